@@ -1,0 +1,3 @@
+from tamrin.cli import main
+
+raise SystemExit(main())

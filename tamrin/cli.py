@@ -1,0 +1,161 @@
+"""`tamrin list | run | report | calc | explain | answers`.
+
+User mistakes end with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from tamrin.errors import UserError
+
+DEFAULT_OUT = "runs"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="tamrin", description="tamrin: deep-learning course exercises as tested experiments with reports.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="list the experiments and the exercises they implement")
+
+    r = sub.add_parser("run", help="run an experiment (or 'all') and write its report")
+    r.add_argument("experiment", help="experiment name from `tamrin list`, or 'all'")
+    r.add_argument("--quick", action="store_true", help="the fast preset (small data, few epochs)")
+    r.add_argument("--config", metavar="FILE.yaml", help="YAML file of config overrides")
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable), e.g. --set train.lr=0.1")
+    r.add_argument("--seed", type=int, help="random seed")
+    r.add_argument("--data-dir", help="where the data sets are (default: ../shared/data, $TAMRIN_DATA, download, embedded)")
+    r.add_argument("--out", default=DEFAULT_OUT, help="folder for run folders (default: runs/)")
+    r.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run in its folder")
+    r.add_argument("--no-pdf", action="store_true", help="write only the HTML report")
+
+    rep = sub.add_parser("report", help="re-render a run's report from its folder, without training")
+    rep.add_argument("run_dir")
+
+    for name, help_ in (("calc", "layer calculator: shapes, parameters, multiply-adds, receptive fields"),
+                        ("explain", "CAM / Grad-CAM maps for a trained run"),
+                        ("answers", "the course's worked answers")):
+        s = sub.add_parser(name, help=help_, add_help=False)
+        s.add_argument("args", nargs=argparse.REMAINDER)
+    return p
+
+
+def cmd_list() -> int:
+    from tamrin.registry import discover
+
+    exps = discover()
+    width = max((len(n) for n in exps), default=10)
+    for name, e in exps.items():
+        print(f"{name:<{width}}  {e.description}")
+        print(f"{'':<{width}}  exercise: {e.exercise}")
+    return 0
+
+
+def resolve_config(exp, args):
+    """Defaults (or quick preset) <- YAML file <- --set <- --seed/--data-dir."""
+    from tamrin.config import apply_overrides, load_yaml
+
+    cfg = exp.default_config(quick=args.quick)
+    if args.config:
+        cfg = apply_overrides(cfg, load_yaml(args.config))
+    if args.sets:
+        cfg = apply_overrides(cfg, args.sets)
+    if args.seed is not None:
+        cfg = apply_overrides(cfg, {"seed": args.seed})
+    if args.data_dir is not None:
+        if not Path(args.data_dir).exists():
+            raise UserError(f"--data-dir: no such folder: {args.data_dir}")
+        cfg = apply_overrides(cfg, {"data_dir": args.data_dir})
+    return cfg
+
+
+def cmd_run(args) -> int:
+    from tamrin import registry
+    from tamrin.experiment_runner import run_all, run_experiment, resume_run
+
+    if args.resume:
+        path = resume_run(Path(args.resume), pdf=not args.no_pdf)
+        print(f"report: {path / 'report.html'}")
+        return 0
+    if args.experiment == "all":
+        exps = [e for e in registry.discover().values() if e.in_all]
+        configs = {e.name: _config_for_all(e, args) for e in exps}
+        parent, failures = run_all(exps, configs, Path(args.out), pdf=not args.no_pdf)
+        print(f"\nreports: {parent / 'report.html'} (combined), one folder per experiment inside {parent}")
+        if failures:
+            print(f"failed: {', '.join(failures)} (see the report)", file=sys.stderr)
+            return 1
+        return 0
+    exp = registry.get(args.experiment)
+    cfg = resolve_config(exp, args)
+    path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf)
+    print(f"report: {path / 'report.html'}" + ("" if args.no_pdf else f" and {path / 'report.pdf'}"))
+    return 0
+
+
+def _config_for_all(exp, args):
+    """With `all`, a --set key applies to the experiments that have it and is ignored by the others."""
+    try:
+        return resolve_config(exp, args)
+    except UserError:
+        sets = args.sets
+        args.sets = []
+        try:
+            return resolve_config(exp, args)
+        finally:
+            args.sets = sets
+
+
+def cmd_report(args) -> int:
+    from tamrin.report.render import render_run_dir
+
+    path = Path(args.run_dir)
+    if not (path / "sections.json").exists():
+        raise UserError(f"{path} is not a finished run folder (no sections.json); run `tamrin run ... --resume {path}` to finish it")
+    render_run_dir(path)
+    print(f"report: {path / 'report.html'}")
+    return 0
+
+
+def cmd_delegate(module: str, argv: list[str]) -> int:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.startswith("tamrin"):
+            raise UserError(f"`tamrin {module.split('.')[1]}` is not available in this version") from None
+        raise
+    return int(mod.main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command in ("calc", "explain", "answers"):
+            return cmd_delegate(f"tamrin.{args.command}.cli", args.args)
+    except UserError as e:
+        print(f"tamrin: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ntamrin: interrupted; continue with `tamrin run EXPERIMENT --resume RUN_DIR`", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

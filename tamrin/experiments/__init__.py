@@ -1,0 +1,1 @@
+"""One module per course exercise; each defines `EXPERIMENT` (see tamrin.registry)."""

@@ -1,0 +1,82 @@
+"""Turns a run folder's sections.json (+ config and environment) into report.html and report.pdf."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tamrin.report.sections import Section, load_sections
+from tamrin.runs import atomic_write_bytes, atomic_write_text
+
+
+def _flat(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) -> list[Section]:
+    """Wrap an experiment's sections with the parts every course report needs: what was run,
+    notices (fallback data, skipped files), the resolved configuration and the environment."""
+    head = Section(meta.get("title", meta.get("experiment", "run")), level=1 + level_shift)
+    if meta.get("exercise"):
+        head.text(f"**Exercise:** {meta['exercise']}")
+    for n in meta.get("notices", []):
+        head.notice(n)
+    if "seconds" in meta:
+        head.text(f"Run time: {meta['seconds']:.1f} s.")
+    out = [head]
+    for s in sections:
+        out.append(Section(s.title, s.blocks, min(3, s.level + 1 + level_shift)))
+    if meta.get("config"):
+        cfg = Section("Configuration (resolved)", level=2 + level_shift)
+        cfg.table(["key", "value"], [[k, "" if v is None else (str(v) if not isinstance(v, (int, float)) else v)] for k, v in _flat(meta["config"])],
+                  "Every value used by this run; reproduce with `tamrin run NAME --config config.yaml` from the run folder.")
+        out.append(cfg)
+    env = meta.get("env")
+    if env:
+        e = Section("Environment", level=2 + level_shift)
+        rows = [[k, str(v)] for k, v in env.items() if k != "versions"]
+        rows += [[f"version: {k}", str(v)] for k, v in env.get("versions", {}).items()]
+        e.table(["item", "value"], rows)
+        out.append(e)
+    return out
+
+
+def _write(path: Path, sections, title, subtitle, pdf: bool):
+    from tamrin.report.html import render_html
+
+    atomic_write_text(path / "report.html", render_html(sections, path, title, subtitle))
+    if pdf:
+        from tamrin.report.pdf import render_pdf
+
+        atomic_write_bytes(path / "report.pdf", render_pdf(sections, path, title, subtitle))
+
+
+def render_run_dir(path: Path, pdf: bool = True) -> None:
+    meta, sections = load_sections(path / "sections.json")
+    framed = frame_sections(meta, sections)
+    # a single run: the head section is the title page's content; sections keep their levels
+    framed = [framed[0]] + [Section(s.title, s.blocks, max(1, s.level - 1)) for s in framed[1:]]
+    title = meta.get("title", path.name)
+    subtitle = f"tamrin report · {path.name}"
+    _write(path, framed, title, subtitle, pdf)
+
+
+def render_combined(parent: Path, children: list[Path], pdf: bool = True) -> None:
+    """One report with a section per experiment (figures referenced from the children's folders)."""
+    allsecs: list[Section] = []
+    for child in children:
+        p = child / "sections.json"
+        if not p.exists():
+            continue
+        meta, sections = load_sections(p)
+        # figure paths are relative to the child folder: make them relative to the parent
+        for s in sections:
+            for b in s.blocks:
+                if getattr(b, "kind", "") == "figure" and not Path(b.path).is_absolute():
+                    b.path = str(Path(child.name) / b.path)
+        allsecs.extend(frame_sections(meta, sections))
+    _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf)
+    print(f"combined report written to {parent}", file=sys.stderr)
