@@ -13,7 +13,7 @@ from tamrin.errors import UserError
 from tamrin.registry import Experiment
 from tamrin.report import Section
 from tamrin.report import figures as figs
-from tamrin.report.standard import classification_sections, describe_model, describe_training
+from tamrin.report.standard import evaluate_classification, split_table, training_section
 from tamrin.train import TrainConfig, fit
 
 
@@ -84,30 +84,35 @@ def run(cfg: Config, run) -> list[Section]:
     data.text(f"Source: {train_ds.source}. Test set: {test_ds.source}. Images are {x_tr.shape[2]}x{x_tr.shape[3]} "
               f"with {x_tr.shape[1]} channel(s). A stratified {cfg.val_fraction:.0%} of the training images (seed {cfg.seed}) "
               f"is held out for validation; the model is selected on validation accuracy and the test set is used only for the final numbers.")
-    counts = [[c, int((y_tr == i).sum()), int((y_va == i).sum()), int((y_te == i).sum())] for i, c in enumerate(classes)]
-    counts.append(["total", len(y_tr), len(y_va), len(y_te)])
-    data.table(["class", "train", "validation", "test"], counts, "Images per class in each split.")
+    data.table(*split_table({"train": y_tr, "validation": y_va, "test": y_te}, classes), "Images per class in each split.")
     grid = figs.image_grid(train_ds.images[tr_idx[:32]], [classes[int(i)] for i in y_tr[:32]], ncols=8)
     data.figure(run.save_figure(grid, "samples"), "Training samples with their labels.", width=0.8, base=run.path)
-    data.text(f"Preprocessing: pixels scaled to [0, 1], then standardised with the training mean {mean:.4f} and std {std:.4f}. No augmentation.")
 
-    model_sec = Section("Model and training")
-    model_sec.table(*describe_model(model, tuple(x_tr.shape[1:])))
-    model_sec.table(*describe_training(cfg.train, loss="cross-entropy (softmax)", train_size=len(y_tr),
-                                       augmentation="none", preprocessing="scale to [0,1], standardise"))
-    sections = [data, model_sec]
-    sections += classification_sections(run, "mlp", res.history, {
-        "train": (y_tr.numpy(), _probs(model, x_tr)),
-        "validation": (y_va.numpy(), _probs(model, x_va)),
-        "test": (y_te.numpy(), _probs(model, x_te)),
-    }, classes)
-    final = Section("Summary")
+    setup = training_section(
+        "Model and training", model=model, example_input=x_tr[:2],
+        loss_fn=torch.nn.CrossEntropyLoss(), optimizer=cfg.train.optimizer,
+        optimizer_params={"lr": cfg.train.lr, "weight_decay": cfg.train.weight_decay},
+        scheduler=f"{cfg.train.schedule} (per step)", epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
+        splits={"train": len(y_tr), "validation": len(y_va), "test": len(y_te)},
+        preprocessing=f"pixels scaled to [0, 1], then standardised with the training mean {mean:.4f} and std {std:.4f}",
+        augmentation="none")
+    sections = [data, *setup]
+    probs = {name: _probs(model, x) for name, x in (("train", x_tr), ("validation", x_va), ("test", x_te))}
+    labels = {"train": y_tr.numpy(), "validation": y_va.numpy(), "test": y_te.numpy()}
+    results = {}
+    for name in ("validation", "test", "train"):
+        m, secs = evaluate_classification(run, name, labels[name], probs[name], classes,
+                                          history=res.history if name == "validation" else None,
+                                          roc_curve=name != "train")
+        results[name] = m
+        sections += secs
     best = res.history[res.best_epoch - 1]
-    te_acc = float((_probs(model, x_te).argmax(1) == y_te.numpy()).mean())
-    final.text(f"The best validation accuracy, {best['val_acc']:.2%}, came at epoch {res.best_epoch} of {len(res.history)}; "
-               f"with those weights the test accuracy is {te_acc:.2%} and the train accuracy {best['train_acc']:.2%} "
-               f"(measured with dropout active during that epoch). Training took {res.seconds:.1f} s.")
-    sections.append(final)
+    summary = Section("Summary")
+    summary.text(f"The best validation accuracy, {best['val_acc']:.2%}, came at epoch {res.best_epoch} of {len(res.history)}; "
+                 f"with those weights the test accuracy is {results['test']['accuracy']:.2%} (macro-F1 {results['test']['macro_f1']:.4f}) "
+                 f"and the train accuracy {results['train']['accuracy']:.2%}. The gap between train and test accuracy, "
+                 f"{results['train']['accuracy'] - results['test']['accuracy']:+.2%}, measures over-fitting. Training took {res.seconds:.1f} s.")
+    sections.insert(0, summary)
     return sections
 
 

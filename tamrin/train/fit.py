@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from tamrin.errors import UserError
 from tamrin.train.checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
+from tamrin.train import distributed as D
 from tamrin.train.config import TrainConfig
 
 
@@ -84,10 +85,8 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
     raise UserError(f"unknown schedule {schedule!r}")
 
 
-def _batches(n: int, batch_size: int, gen: torch.Generator | None, drop_last: bool = False):
-    order = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
-    stop = n - (n % batch_size) if drop_last and n >= batch_size else n
-    for i in range(0, stop, batch_size):
+def _batches(order: torch.Tensor, batch_size: int):
+    for i in range(0, len(order), batch_size):
         yield order[i:i + batch_size]
 
 
@@ -144,8 +143,15 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     model.to(device)
     if cfg.channels_last:
         model.to(memory_format=torch.channels_last)
+    world = D.world_size()
+    if world > 1 and cfg.batch_size % world:
+        raise UserError(f"train.batch_size={cfg.batch_size} must be divisible by the {world} torchrun processes")
+    local_bs = cfg.batch_size // world  # cfg.batch_size is the global batch
+    net = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = make_optimizer(model.parameters(), cfg)
-    steps_per_epoch = math.ceil(len(x_tr) / cfg.batch_size)
+    steps_per_epoch = math.ceil(math.ceil(len(x_tr) / world) / local_bs)
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
     total, warmup = cfg.epochs * steps_per_epoch, int(round(cfg.warmup_epochs * steps_per_epoch))
@@ -176,11 +182,12 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     finished, stopped_early = False, False
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        net.train()
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
+        order = D.epoch_indices(len(x_tr), seed, epoch)  # this rank's share of the epoch permutation
         loss_sum, correct, seen = 0.0, 0, 0
         bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{cfg.epochs}")
-        for step, idx in enumerate(_batches(len(x_tr), cfg.batch_size, gen)):
+        for step, idx in enumerate(_batches(order, local_bs)):
             if cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch:
                 break
             xb, yb = x_tr[idx], y_tr[idx]
@@ -190,7 +197,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             if cfg.channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with _autocast(device, cfg.amp):
-                out = model(xb)
+                out = net(xb)
                 loss = crit(out.float(), yb)
             if not torch.isfinite(loss):
                 bar.close()
@@ -212,6 +219,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                             ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
         bar.close()
+        loss_sum, correct, seen = D.all_reduce_sum([loss_sum, correct, seen])
         train_seconds = time.perf_counter() - t0
         rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9)}
@@ -229,7 +237,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             bad_epochs += 1
         elapsed += time.perf_counter() - t0
         history.append(rec)
-        if run is not None:
+        if run is not None and D.is_main():
             run.log(rec)
             run.info(_epoch_line(rec))
         if cfg.early_stopping and bad_epochs >= cfg.early_stopping:
@@ -237,7 +245,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         if cfg.time_budget_s and elapsed >= cfg.time_budget_s:
             stopped_early = True
         finished = epoch == cfg.epochs or stopped_early
-        if ckpt_path is not None:
+        if ckpt_path is not None and D.is_main():
             save_checkpoint(ckpt_path, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": rng_state(), "epoch": epoch, "history": history, "best_val_acc": best_acc,
