@@ -44,4 +44,7 @@ def create(name: str, num_classes: int = 10, width_mult: float = 1.0, input_size
         raise UserError(f"width_mult must be > 0, got {width_mult}")
     if int(num_classes) < 1:
         raise UserError(f"num_classes must be >= 1, got {num_classes}")
-    return _MODELS[name](num_classes=num_classes, width_mult=width_mult, input_size=input_size, **kw)
+    model = _MODELS[name](num_classes=num_classes, width_mult=width_mult, input_size=input_size, **kw)
+    # Recorded in checkpoints by tamrin.train, so a saved model can be rebuilt with create(**spec).
+    model.model_spec = {"name": name, "kwargs": dict(num_classes=num_classes, width_mult=width_mult, input_size=input_size, **kw)}
+    return model
