@@ -38,12 +38,14 @@ def _place(rng, size: int, taken: tuple | None) -> tuple[int, int]:
             return int(t), int(l)
 
 
-def make_localized(n: int, seed: int = 0, noise: float = 0.15):
-    """(x (n,1,32,32) float32, y (n,) int64, masks (n,32,32) bool of the evidence patch)."""
+def make_localized(n: int, seed: int = 0, noise: float = 0.15, with_distractor: bool = False):
+    """(x (n,1,32,32) float32, y (n,) int64, masks (n,32,32) bool of the evidence patch), plus the
+    distractor squares' masks when with_distractor=True."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0.3, noise, size=(n, 1, SIZE, SIZE)).astype(np.float32)
     y = rng.integers(0, len(CLASSES), n)
     masks = np.zeros((n, SIZE, SIZE), bool)
+    distractors = np.zeros((n, SIZE, SIZE), bool)
     patterns = [_pattern(c) for c in range(len(CLASSES))]
     for k in range(n):
         t, l = _place(rng, PATCH, None)
@@ -51,7 +53,9 @@ def make_localized(n: int, seed: int = 0, noise: float = 0.15):
         masks[k, t:t + PATCH, l:l + PATCH] = True
         dt, dl = _place(rng, DISTRACTOR, (t, l, PATCH))
         x[k, 0, dt:dt + DISTRACTOR, dl:dl + DISTRACTOR] = 1.0
-    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), masks
+        distractors[k, dt:dt + DISTRACTOR, dl:dl + DISTRACTOR] = True
+    out = (torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), masks)
+    return out + (distractors,) if with_distractor else out
 
 
 class TinyGapCNN(nn.Module):
