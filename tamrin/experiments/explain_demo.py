@@ -6,15 +6,15 @@ that is the same for every class. A faithful class map covers the texture patch 
 """
 from __future__ import annotations
 
-import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from tamrin.registry import Experiment
 from tamrin.report import Section
+from tamrin.train import TrainConfig
 
 
 @dataclass
@@ -26,14 +26,15 @@ class Config:
     noise: float = 0.15  # pixel noise of training and validation images
     hard_noise: float = 0.45  # a harder validation set, so that there are wrong predictions to study
     width: int = 16
-    epochs: int = 4
-    lr: float = 5e-3
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=4, batch_size=64, optimizer="adam", lr=5e-3, weight_decay=0.0, schedule="cosine"))
     threshold: float = 0.5  # IoU of {map >= threshold * max} with the evidence patch
     show: int = 6  # images in the side-by-side figure
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(n_train=800, n_val=200, width=8, epochs=3, lr=1e-2)
+        return cls(n_train=800, n_val=200, width=8, train=TrainConfig(
+            epochs=3, batch_size=64, optimizer="adam", lr=1e-2, weight_decay=0.0, schedule="cosine"))
 
     def validate(self):
         from tamrin.errors import UserError
@@ -42,6 +43,7 @@ class Config:
             raise UserError("n_train must be >= 30 and n_val >= 6")
         if not 0 < self.threshold < 1:
             raise UserError("threshold must be between 0 and 1")
+        self.train.validate()
 
 
 METHODS = [("cam", "CAM"), ("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"), ("guided", "guided backprop"),
@@ -49,26 +51,17 @@ METHODS = [("cam", "CAM"), ("gradcam", "Grad-CAM"), ("gradcam++", "Grad-CAM++"),
 
 
 def _model(cfg: Config, run):
-    """Train once; a finished checkpoint is loaded instead (resume), in the format `tamrin explain` reads."""
-    from tamrin.explain.synthetic import CLASSES, TinyGapCNN, make_localized, train_quick
-    from tamrin.runs import atomic_write_bytes
+    """Trained through tamrin.train.fit: checkpointed every epoch into checkpoints/tiny_gap_cnn.pt with the
+    model_spec that `tamrin explain RUN_DIR` needs; a resumed run continues or reuses that checkpoint."""
+    from tamrin.explain.synthetic import CLASSES, TinyGapCNN, make_localized
+    from tamrin.train import fit
 
     torch.manual_seed(cfg.seed)
     model = TinyGapCNN(1, len(CLASSES), cfg.width)
-    path = run.checkpoints_dir / "tiny_gap_cnn.pt"
-    if path.exists():
-        model.load_state_dict(torch.load(path, map_location="cpu")["model"])
-        run.info(f"loaded the trained model from {path}")
-        return model.eval(), None
     x, y, _ = make_localized(cfg.n_train, seed=cfg.seed, noise=cfg.noise)
-    t0 = time.time()
-    train_quick(model, x, y, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, log=run.log)
-    seconds = time.time() - t0
-    buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "model_spec": model.model_spec, "classes": CLASSES, "input_size": [32, 32]}, buf)
-    if run.is_writer:
-        atomic_write_bytes(path, buf.getvalue())
-    return model.eval(), seconds
+    xv, yv, _ = make_localized(cfg.n_val, seed=cfg.seed + 1, noise=cfg.noise)
+    res = fit(model, (x, y), (xv, yv), cfg.train, run, tag="tiny_gap_cnn", seed=cfg.seed)
+    return res.model.eval(), res.seconds
 
 
 def run(cfg: Config, run) -> list[Section]:
@@ -99,8 +92,7 @@ def run(cfg: Config, run) -> list[Section]:
 
     sec = Section("Five explanation methods on a task with known evidence")
     sec.text(f"A GAP CNN (width {cfg.width}) was trained on {cfg.n_train:,} synthetic 32x32 images "
-             + (f"in {train_s:.1f} s" if train_s is not None else "(loaded from this run's checkpoint)")
-             + f" and classifies {acc:.1%} of the {cfg.n_val:,} validation images correctly. Each image holds a 10x10 "
+             + f"in {train_s:.1f} s and classifies {acc:.1%} of the {cfg.n_val:,} validation images correctly. Each image holds a 10x10 "
              f"texture patch (the class evidence, {area:.1%} of the image) and a bright 8x8 square shared by all classes. "
              "All maps explain the predicted class.")
     sec.text(f"**{best[0]}** localises the evidence best: its map thresholded at {cfg.threshold:.0%} of its maximum overlaps the patch "

@@ -1,6 +1,7 @@
 """Rebuilding a trained model from a run folder, and reading images for it.
 
-Convention: `run_dir/checkpoints/<tag>.pt` holds "model" (a state_dict) and "model_spec"
+Convention: `run_dir/checkpoints/<tag>.pt` holds "model" (a state_dict; "best_model" is preferred when
+present, as tamrin.train.fit stores the best-validation weights there) and "model_spec"
 {"name": ..., "kwargs": {...}}. The trainer stores model_spec when the model has a `model_spec`
 attribute. "name" is a `tamrin.models` registry name, or "package.module:Class" for a model defined
 elsewhere (e.g. the explain demo's TinyGapCNN). Optional keys used when present: "classes" (names),
@@ -40,9 +41,8 @@ def load_checkpoint(run_dir, tag: str | None = None) -> tuple[dict, Path]:
         path = ckdir / f"{tag}.pt"
         if not path.exists():
             raise UserError(f"no checkpoint {tag!r} in {ckdir}; choose one of: {', '.join(tags)}")
-    try:
-        # weights_only=False: checkpoints also hold plain Python metadata; a run folder is the user's own
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # tamrin checkpoints hold only tensors and plain containers, so no arbitrary unpickling is needed
+        ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise UserError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
     if not isinstance(ck, dict) or "model" not in ck:
@@ -80,8 +80,8 @@ def load_run(run_dir, tag=None) -> tuple[nn.Module, dict]:
     if not isinstance(spec, dict):
         raise UserError(f"{path} has no 'model_spec' to rebuild the model from (the model needs a model_spec attribute when trained)")
     model = build_model(spec)
-    try:
-        model.load_state_dict(ck["model"])
+    try:  # the trainer keeps the last epoch in "model" and the best-validation weights (what was reported) in "best_model"
+        model.load_state_dict(ck.get("best_model") or ck["model"])
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise UserError(f"{path} does not fit model {spec['name']!r}: {first}") from None
