@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tamrin.data.fer import face_folder
 from tamrin.errors import UserError
 from tamrin.experiments._fer_transfer import cached_features
 from tamrin.experiments.fer import Config, TransferConfig, _adam, run
@@ -27,7 +28,7 @@ def make_folder(root, classes=("calm", "grin", "wow"), size=16, per_split=None):
                 a = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
                 a[:, :, k] += 150  # the class is the dominant colour channel: learnable in a few steps
                 Image.fromarray(a).save(root / split / name / f"{i}.png")
-    (root / "train" / "grin" / "broken.png").write_bytes(b"not a png")
+    (root / "train" / classes[1] / "broken.png").write_bytes(b"not a png")
 
 
 def tiny_config(data_dir, pretrained=""):
@@ -38,6 +39,8 @@ def tiny_config(data_dir, pretrained=""):
 
 
 def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
+    save = Run.save_figure  # every figure is still drawn and written, at a low resolution (the machine is shared)
+    monkeypatch.setattr(Run, "save_figure", lambda self, fig, name, dpi=120: save(self, fig, name, dpi=25))
     monkeypatch.setenv("TAMRIN_DATA", str(tmp_path / "cache"))
     monkeypatch.setenv("TAMRIN_SHARED", str(tmp_path / "no-shared"))  # CIFAR-10 -> the synthetic stand-in, fast
     make_folder(tmp_path / "faces")
@@ -63,6 +66,22 @@ def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
     again = json.loads(json.dumps(res))
     run(cfg, Run(tmp_path / "run", "fer", quiet=True))
     assert json.loads((r.path / "results.json").read_text())["models"][0]["acc"] == again["models"][0]["acc"]
+
+
+def test_shared_archive_is_unpacked_once_into_the_cache(tmp_path, monkeypatch):
+    import tarfile
+
+    make_folder(tmp_path / "src" / "fer2013", per_split={"train": 1, "validation": 1})
+    (tmp_path / "shared" / "fer2013").mkdir(parents=True)
+    with tarfile.open(tmp_path / "shared" / "fer2013" / "fer2013-subset.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "src" / "fer2013", arcname="fer2013")
+    monkeypatch.setenv("TAMRIN_SHARED", str(tmp_path / "shared"))
+    monkeypatch.setenv("TAMRIN_DATA", str(tmp_path / "cache"))
+    root = face_folder()
+    assert root == tmp_path / "cache" / "fer2013-subset" / "fer2013" and (root / "validation" / "wow" / "0.png").is_file()
+    (tmp_path / "shared" / "fer2013" / "fer2013-subset.tar.gz").unlink()  # the second call needs only the cache
+    assert face_folder() == root
+    assert face_folder(tmp_path / "src") == tmp_path / "src" / "fer2013"  # a wrapping folder is looked into
 
 
 def test_missing_validation_split_is_a_user_error(tmp_path):

@@ -40,6 +40,8 @@ def face_folder(data_dir: str | Path = "") -> Path:
         if not root.is_dir():
             raise UserError(f"data directory {root} does not exist")
         found = _find_root(root)
+        if found is None and (root / FER_ARCHIVE).is_file():  # --data-dir pointing at a copy of the shared folder
+            return _unpacked(root / FER_ARCHIVE)
         if found is None:
             have = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "nothing"
             raise UserError(f"{root} needs train/ and validation/ class folders (found: {have})")
@@ -52,6 +54,14 @@ def face_folder(data_dir: str | Path = "") -> Path:
     if archive is None or not archive.is_file():
         raise UserError(f"no FER2013 subset ({FER_ARCHIVE} under the shared data folder) and no data_dir given; "
                         f"pass --set data_dir=FOLDER with train/ and validation/ class folders")
+    return _unpacked(archive)
+
+
+def _unpacked(archive: Path) -> Path:
+    """The split folder inside the archive, unpacked once (safely) into cache_dir()/fer2013-subset."""
+    target = cache_dir() / "fer2013-subset"
+    if target.is_dir() and (found := _find_root(target)) is not None:
+        return found
     if target.exists():  # a folder without the splits: an older or foreign layout; do not touch it
         raise UserError(f"{target} exists but has no train/ and validation/ folders; remove it to unpack again")
     safe_extract(archive, target)
