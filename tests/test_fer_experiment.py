@@ -13,6 +13,9 @@ from tamrin.experiments._fer_transfer import cached_features
 from tamrin.experiments.fer import Config, TransferConfig, _adam, run
 from tamrin.face_augment import FaceAugment
 from tamrin.models import create
+from tamrin.experiment_runner import run_experiment
+from tamrin.registry import get
+from tamrin.report.sections import load_sections
 from tamrin.runs import Run
 
 torch.set_num_threads(1)
@@ -46,26 +49,27 @@ def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
     make_folder(tmp_path / "faces")
     cfg = tiny_config(tmp_path / "faces")
     cfg.validate()
-    r = Run(tmp_path / "run", "fer", quiet=True)
-    sections = run(cfg, r)
-    res = json.loads((r.path / "results.json").read_text())
+    exp = get("fer")
+    out = run_experiment(exp, cfg, tmp_path / "runs", pdf=False)  # the CLI's code path, HTML report included
+    res = json.loads((out / "results.json").read_text())
     assert [m["tag"] for m in res["models"]] == ["hg_vgg", "hg_vgg_gap", "vgg16"]
     assert res["classes"] == ["calm", "grin", "wow"] and res["train_images"] == 30
     for m in res["models"]:
         assert 0 <= m["acc"] <= 1 and m["params"] > 0 and m["latency_ms"] > 0
         assert "test_acc" in m  # the optional test/ split is evaluated
-    titles = " | ".join(s.title for s in sections)
-    for words in ("Comparison", "Class balance", "Augmentation", "CAM", "Grad-CAM", "improvement", "hg_vgg_test"):
-        assert words.lower() in titles.lower() or (r.path / "figures" / f"{words}_confusion.png").exists(), words
+    meta, sections = load_sections(out / "sections.json")
+    titles = " | ".join(s.title for s in sections).lower()
+    for words in ("comparison", "class balance", "augmentation", "cam", "grad-cam", "improvement", "vgg16 transfer (width-reduced ×0.125): test"):
+        assert words in titles, words
     for fig in ("samples", "augmented", "class_balance", "hg_vgg_train_confusion", "hg_vgg_validation_roc",
                 "vgg16_test_confusion", "explain_cam_examples", "explain_gradcam_examples"):
-        assert (r.path / "figures" / f"{fig}.png").is_file(), fig
-    assert (r.path / "cache" / "vgg16_features_train.pt").is_file()
-    assert any("skipped" in n for n in r.notices) and any("CIFAR-10" in n for n in r.notices)
-    # resume: a rerun in the same folder retrains nothing and reproduces the numbers
-    again = json.loads(json.dumps(res))
-    run(cfg, Run(tmp_path / "run", "fer", quiet=True))
-    assert json.loads((r.path / "results.json").read_text())["models"][0]["acc"] == again["models"][0]["acc"]
+        assert (out / "figures" / f"{fig}.png").is_file(), fig
+    assert (out / "cache" / "vgg16_features_train.pt").is_file() and (out / "report.html").is_file()
+    assert any("skipped" in n for n in meta["notices"]) and any("CIFAR-10" in n for n in meta["notices"])
+    # resume: a rerun in the same folder retrains nothing (finished checkpoints) and reproduces the numbers
+    run_experiment(exp, cfg, tmp_path / "runs", pdf=False, run_dir=out)
+    again = json.loads((out / "results.json").read_text())["models"]
+    assert [(m["acc"], m["macro_f1"]) for m in again] == [(m["acc"], m["macro_f1"]) for m in res["models"]]
 
 
 def test_shared_archive_is_unpacked_once_into_the_cache(tmp_path, monkeypatch):
@@ -82,6 +86,15 @@ def test_shared_archive_is_unpacked_once_into_the_cache(tmp_path, monkeypatch):
     (tmp_path / "shared" / "fer2013" / "fer2013-subset.tar.gz").unlink()  # the second call needs only the cache
     assert face_folder() == root
     assert face_folder(tmp_path / "src") == tmp_path / "src" / "fer2013"  # a wrapping folder is looked into
+
+
+def test_config_errors_are_one_line_user_errors(tmp_path):
+    with pytest.raises(UserError, match="width=1"):
+        tiny_config(tmp_path, pretrained="vgg16-397923af.pth").validate()  # ImageNet weights need the full widths
+    cfg = tiny_config(tmp_path)
+    cfg.color_mode = "CMYK"
+    with pytest.raises(UserError, match="color_mode"):
+        cfg.validate()
 
 
 def test_missing_validation_split_is_a_user_error(tmp_path):

@@ -79,6 +79,8 @@ class Config:
             raise UserError("image_size must be >= 0 (0 = as stored) and transfer.size >= 8")
         if self.improvement not in ("flip-tta", "none"):
             raise UserError(f"improvement must be flip-tta or none, got {self.improvement!r}")
+        if self.transfer.pretrained and self.transfer.width != 1.0:
+            raise UserError("transfer.pretrained (ImageNet VGG16 weights) needs transfer.width=1 (the file has the full widths)")
         if not (self.compact_width > 0 and self.transfer.width > 0):
             raise UserError("compact_width and transfer.width must be positive")
         self.augment.validate()
