@@ -1,0 +1,44 @@
+"""Depthwise-separable vs standard convolutions on a 512x512x3 input (4x4 kernels, stride 2, padding 1)."""
+from __future__ import annotations
+
+from tamrin.calc.analyze import analyze
+from tamrin.calc.examples import Example
+from tamrin.calc.layers import fmt_shape
+
+CHANNELS = (64, 128, 256)
+SEP = "in:3x512x512 " + " ".join(f"dw4s2p1 pw:{c}" for c in CHANNELS)
+STD = "in:3x512x512 " + " ".join(f"conv4s2p1:{c}" for c in CHANNELS)
+
+
+def separable() -> Example:
+    """512x512x3 input, 4x4 kernels s2 p1, 64/128/256 channels: (A) depthwise + pointwise vs (B) standard convs."""
+    ex = Example("separable", "Depthwise-separable (A) vs standard (B) convolutions on a 512x512x3 input")
+    ex.text("Each layer: 4x4 kernel, stride 2, padding 1, so every layer halves the side: (512 + 2 - 4)/2 + 1 = 256, "
+            "then 128, then 64. Multiplications = weights x output positions (biases are listed apart and cost additions only).\n\n"
+            f"(A) `{SEP}`\n\n(B) `{STD}`")
+    a, b = analyze(SEP), analyze(STD)
+    rows = []
+    for r in a.rows:
+        rows.append(["A", r.name, fmt_shape(r.in_shape), fmt_shape(r.out_shape), r.weights, r.biases, r.macs])
+    for r in b.rows:
+        rows.append(["B", r.name, fmt_shape(r.in_shape), fmt_shape(r.out_shape), r.weights, r.biases, r.macs])
+    rows.append(["A", "total", "", fmt_shape(a.output_shape), a.total("weights"), a.total("biases"), a.macs])
+    rows.append(["B", "total", "", fmt_shape(b.output_shape), b.total("weights"), b.total("biases"), b.macs])
+    ex.table(["net", "layer", "input", "output", "weights", "biases", "multiplications"], rows)
+    ratio_rows, dk = [], 4
+    for i, c in enumerate(CHANNELS):
+        dw, pw, std = a.rows[2 * i], a.rows[2 * i + 1], b.rows[i]
+        measured = (dw.macs + pw.macs) / std.macs
+        theory = 1 / c + 1 / dk ** 2
+        ratio_rows.append([f"layer {i + 1}", c, f"{dw.macs:,} + {pw.macs:,}", f"{std.macs:,}", round(measured, 6),
+                           f"1/{c} + 1/{dk * dk} = {theory:.6f}"])
+        ex.check(f"layer {i + 1}: cost ratio = 1/N + 1/D_k^2", measured, theory)
+    ex.table(["layer", "N", "A multiplications (dw + pw)", "B multiplications", "A/B", "1/N + 1/D_k^2"], ratio_rows,
+             "per layer, the ratio is exact")
+    ex.text("Why: a standard layer costs D_k^2*M*N*D_o^2 multiplications, depthwise D_k^2*M*D_o^2 plus pointwise "
+            "M*N*D_o^2, so (A)/(B) = 1/N + 1/D_k^2 (D_k = kernel side, M input and N output channels, D_o output side). "
+            f"In total (A) needs {a.macs:,} multiplications and (B) {b.macs:,}: {a.macs / b.macs:.4f} of the cost, "
+            f"with {a.total('weights'):,} vs {b.total('weights'):,} weights ({a.total('weights') / b.total('weights'):.4f}).")
+    ex.check("output shape of both nets", (fmt_shape(a.output_shape), fmt_shape(b.output_shape)), ("256x64x64", "256x64x64"))
+    ex.check("B layer 1 multiplications = 4*4*3*64*256*256", b.rows[0].macs, 4 * 4 * 3 * 64 * 256 * 256)
+    return ex
