@@ -111,7 +111,7 @@ def analyze_module(module: nn.Module, input_shape, batch: int = 1) -> Analysis:
             rf_out = rf_in
         fields[id(y)] = (y, rf_out)
         rows.append(Row(names.get(m, type(m).__name__) or type(m).__name__, kind, tuple(x.shape[1:]),
-                        tuple(y.shape[1:]), w, b, bnp, bufs, macs // x.shape[0], rf_out, 0,
+                        tuple(y.shape[1:]), w, b, bnp, bufs, macs, rf_out, 0,
                         dict(info, module=type(m).__name__)))
 
     for m in module.modules():
