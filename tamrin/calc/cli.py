@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `tamrin calc -- --example list`: the top-level parser passes the separator on
+        argv = argv[1:]
+    args = build_parser().parse_args(argv)
     if args.help_spec:
         from tamrin.calc import spec
 
