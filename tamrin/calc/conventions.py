@@ -33,7 +33,9 @@ from tamrin.calc.layers import numel
 from tamrin.errors import UserError
 
 CONVENTIONS = ("tamrin", "ptflops", "fvcore", "thop", "torchinfo")
-_RELU_LIKE = {"relu", "relu6", "elu", "leakyrelu", "prelu", "gelu"}
+ACT_KINDS = {"relu", "relu6", "elu", "leakyrelu", "prelu", "gelu", "silu", "softmax", "sigmoid", "tanh", "hardswish"}
+_PTFLOPS_HOOKED = {"relu", "relu6", "elu", "leakyrelu", "prelu", "gelu"}
+_PTFLOPS_FUNCTIONAL = {"relu", "elu", "prelu", "gelu", "silu", "softmax"}  # nn.ReLU6 calls F.hardtanh
 
 
 def ops(row, convention: str = "tamrin") -> int:
@@ -48,8 +50,9 @@ def ops(row, convention: str = "tamrin") -> int:
     if k in ("conv", "dw", "pw", "convt"):
         # for a plain conv weights x output positions is exactly its MACs; a transposed conv differs
         return {
-            "ptflops": row.weights * out_pos + row.biases * out_pos,
-            "fvcore": row.macs,
+            "ptflops": row.macs + row.biases * out_pos,  # 0.7.5: transposed convs use input positions too
+            # padding='same'/'valid' strings dispatch to aten::_convolution_mode, which fvcore has no handle for
+            "fvcore": 0 if info.get("string_padding") else row.macs,
             "thop": row.weights * out_pos,
             "torchinfo": (row.weights + row.biases) * out_pos,
         }[convention]
@@ -60,31 +63,33 @@ def ops(row, convention: str = "tamrin") -> int:
         aff = info.get("affine", True)
         return {"ptflops": n_in * (2 if aff else 1), "fvcore": n_in * (2 if aff else 1),
                 "thop": 2 * n_in * (2 if aff else 1), "torchinfo": row.bn_params}[convention]
-    if k in _RELU_LIKE or k == "softmax":
+    if k in ACT_KINDS:
         if convention == "ptflops":
-            return n_out if k in _RELU_LIKE else 0
+            # module hook (ReLU, ReLU6, ELU, PReLU, GELU, LeakyReLU) + patched functional (F.relu, F.relu6, F.elu,
+            # F.prelu, F.gelu, F.silu, F.softmax): the first five are counted twice
+            return n_out * ((k in _PTFLOPS_HOOKED) + (k in _PTFLOPS_FUNCTIONAL))
         if convention == "thop":
-            if k in ("leakyrelu", "prelu"):
+            if k == "prelu":
                 return n_in
             if k == "softmax":
                 feats = row.in_shape[0]
                 return (n_in // feats) * (3 * feats - 1)
-            return 0
+            return 0  # ReLU/ReLU6: zero_ops; LeakyReLU: count_relu, which returns 0 in thop 0.1.1
         if convention == "torchinfo":
             return row.weights  # PReLU's slope, once
         return 0
     if k in ("maxpool", "avgpool"):
         if convention == "ptflops":
-            return n_in
+            return 2 * n_in  # module hook + patched F.max_poolNd / F.avg_poolNd
         if convention == "thop" and k == "avgpool":
             return n_out
         return 0
     if k in ("gap", "gmp", "adaptive_avgpool", "adaptive_maxpool"):
         avg = k in ("gap", "adaptive_avgpool")
         if convention == "ptflops":
-            return n_in
+            return 2 * n_in  # module hook + patched F.adaptive_*_poolNd
         if convention == "fvcore":
-            return n_in if avg and len(row.in_shape) == 3 else 0
+            return n_in if avg and len(row.in_shape) == 3 else 0  # only aten::adaptive_avg_pool2d has a handle
         if convention == "thop" and avg:
             in_pos = numel(row.in_shape[1:])
             o_pos = info.get("out_spatial", 1)

@@ -184,7 +184,8 @@ def _conv(layer: Layer, shape: Shape) -> Counts:
     weights = out * (c_in // groups) * numel(k)
     return Counts((out,) + spatial, weights=weights, biases=out if layer.bias else 0,
                   macs=weights * numel(spatial),
-                  info={"groups": groups, "kernel": k, "stride": s, "padding": p, "dilation": dil, "transposed": False})
+                  info={"groups": groups, "kernel": k, "stride": s, "padding": p, "dilation": dil, "transposed": False,
+                        "string_padding": layer.padding == "same"})
 
 
 def _convt(layer: Layer, shape: Shape) -> Counts:

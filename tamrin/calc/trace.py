@@ -39,7 +39,7 @@ def describe(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[str, dict,
         if isinstance(pad, str):  # 'same' / 'valid'
             pad = (0,) * d if pad == "valid" else tuple(dl * (k - 1) // 2 for k, dl in zip(m.kernel_size, m.dilation))
         info = {"groups": m.groups, "kernel": tuple(m.kernel_size), "stride": tuple(m.stride), "padding": tuple(pad),
-                "dilation": tuple(m.dilation), "transposed": t}
+                "dilation": tuple(m.dilation), "transposed": t, "string_padding": isinstance(m.padding, str)}
         positions = numel(x.shape[2:]) if t else numel(y.shape[2:])
         return ("convt" if t else "conv"), info, m.weight.numel() * positions
     if isinstance(m, nn.Linear):
