@@ -112,10 +112,10 @@ def main() -> int:
                 continue
             print(f"{name:<22} {t:<10} tool {r['tool']:>14,}  calculator {r['calculator']:>14,}  "
                   f"{'equal' if r['equal'] else f'differs by {100 * dev:.3f}%'}")
-    import ptflops, thop, torchinfo  # noqa: E401
+    from importlib.metadata import version
 
-    versions = {"ptflops": getattr(ptflops, "__version__", "0.7.5"), "thop": getattr(thop, "__version__", "?"),
-                "torchinfo": getattr(torchinfo, "__version__", "?"), "torch": torch.__version__}
+    versions = {t: version(t) for t in ("ptflops", "fvcore", "thop", "torchinfo")}
+    versions["torch"] = torch.__version__
     equal = sum(r["equal"] for v in results.values() for r in v["tools"].values())
     total = sum(len(v["tools"]) for v in results.values())
     print(f"{equal} of {total} (network, tool) totals equal ({len(specs)} networks incl. {n_random} random stacks)")
