@@ -1,31 +1,24 @@
-"""How five counting conventions turn the same layer into a number of operations.
+"""How five counting conventions turn the same layer into a number of operations (per sample).
 
-All five count *multiply-accumulates* (one fused multiply-add = 1), for one sample; multiply by 2 for
-"FLOPs" in the strict sense (a multiplication and an addition). They differ in what else they count:
+All five count multiply-accumulates (one fused multiply-add = 1); FLOPs in the strict sense are about twice
+as many. `tamrin` (the default) counts conv and fully-connected multiply-adds only, as the MobileNet papers.
+The others add different extras (N = elements of the layer's tensor):
 
-| layer                      | tamrin (MobileNet papers) | ptflops (pytorch backend) | fvcore              | thop 0.1.x                    | torchinfo                      |
-|----------------------------|---------------------------|---------------------------|---------------------|-------------------------------|--------------------------------|
-| conv weights               | K·Cin/g·Cout·out positions| same                      | same                | same                          | same                           |
-| conv bias                  | 0                         | Cout·out positions        | 0                   | 0                             | Cout·out positions             |
-| transposed conv            | weights·input positions   | weights·**output** positions | weights·input positions | weights·**output** positions | (weights+bias)·output positions |
-| dense                      | in·out                    | in·out + out (bias)       | in·out              | in·out                        | in·out + out (bias)            |
-| batch norm (eval)          | 0                         | N (2N if affine)          | N (2N if affine)    | 2N (4N if affine)             | its parameters (2C)            |
-| ReLU/ReLU6/ELU/LeakyReLU/PReLU/GELU | 0                | N (output elements)       | 0                   | LeakyReLU, PReLU: N; others 0 | PReLU: its parameter; others 0 |
-| sigmoid, tanh, SiLU, hardswish | 0                     | 0 (as modules)            | 0                   | 0                             | 0                              |
-| softmax                    | 0                         | 0 (as a module)           | 0                   | rows·(3F − 1)                 | 0                              |
-| max pooling                | 0                         | input elements            | 0                   | 0                             | 0                              |
-| average pooling            | 0                         | input elements            | 0                   | output elements               | 0                              |
-| global/adaptive avg pool   | 0                         | input elements            | input elements (2D only) | (in/out positions + 1)·output elements | 0                |
-| global/adaptive max pool   | 0                         | input elements            | 0                   | 0                             | 0                              |
-| residual add, concat, flatten, dropout | 0             | 0                         | 0                   | 0                             | 0                              |
+    layer                  ptflops 0.7.5           fvcore 0.1.5             thop 0.1.1                 torchinfo 1.8
+    conv bias              +Cout per position      0                        0                          +Cout per position
+    conv padding='same'    counted                 0 (_convolution_mode)    counted                    counted
+    transposed conv        input positions         input positions          OUTPUT positions           (w+b) x OUTPUT positions
+    dense bias             +out                    0                        0                          +out
+    batch norm (eval)      N (2N affine)           N (2N affine)            2N (4N affine)             2C (its parameters)
+    ReLU/ELU/PReLU/GELU    2N (hook + F.* patch)   0                        PReLU N, others 0          PReLU 1
+    ReLU6, LeakyReLU       N                       0                        0                          0
+    SiLU, softmax          N                       0                        softmax rows*(3F-1)        0
+    max/avg pooling        2 x input elements      0                        avg: output elements       0
+    global/adaptive pool   2 x input elements      avg 2D: input elements   avg: (in/out+1) x output   0
+    add, cat, flatten      0                       0                        0                          0
 
-(N = elements of the layer's tensor, K = kernel positions, g = groups.) The sources: ptflops
-`pytorch_ops.py` (MODULES_MAPPING; `x + y` is not patched, only torch.add/Tensor.add, so a residual `+`
-costs 0), fvcore `flop_count.py` (_DEFAULT_SUPPORTED_OPS; conv/linear count no bias, aten::add is ignored),
-thop `profile.py` / `vision/basic_hooks.py` (count_convNd uses the output size and the input channels even
-for transposed convs; count_normalization = 2N, doubled when affine), torchinfo `layer_info.py`
-(calculate_macs: for modules whose class name contains "Conv", every parameter × output positions; for
-other modules with parameters, every parameter once).
+The rules come from each tool's source and are checked against the real tools on 208 networks by
+benchmarks/calc_conventions.py (all 832 totals equal); docs/calc_conventions.md explains each one.
 """
 from __future__ import annotations
 

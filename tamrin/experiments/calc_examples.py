@@ -109,8 +109,8 @@ def _conventions_section(run) -> Section:
     spread = (max(v2.values()) - min(v2.values())) / v2["tamrin"]
     return (Section("Counting conventions compared")
             .text("ptflops, fvcore, thop and torchinfo all report multiply-accumulates, but each adds different extras: "
-                  "biases, batch norm, activations, pooling (see docs/calc_conventions.md for the rules, taken from each "
-                  f"tool's source). On MobileNetV2 the five totals differ by up to {100 * spread:.1f}% of the papers' count.")
+                  "biases, batch norm, activations, pooling (docs/calc_conventions.md lists the rules; benchmarks/calc.md "
+                  f"checks them against the real tools). On MobileNetV2 the five totals differ by up to {100 * spread:.1f}% of the papers' count.")
             .table(["convention"] + [f"{n} (M)" for n in nets], rows)
             .figure(path, "operations relative to the papers' count (conv + FC multiply-adds)", base=run.path))
 
