@@ -150,9 +150,9 @@ class _FieldMode(TorchFunctionMode):
                 rfs = [self.get_rf(a) for a in ins]
                 if ins and all(r is not None for r in rfs) and id(out) not in self.fields:
                     self.fields[id(out)] = (out, rfmod.union(rfs))
-                elif out.dim() == 2:  # flattened: sees the whole input of its source
+                elif out.dim() == 2 or numel(out.shape[2:]) == 1:  # flattened or globally pooled: sees its whole source
                     src = [a for a in _flat(args) if torch.is_tensor(a) and a.dim() > 2 and self.get_rf(a) is not None]
-                    if src:
+                    if src and id(out) not in self.fields:
                         self.fields[id(out)] = (out, rfmod.whole(tuple(src[0].shape[1:]), self.get_rf(src[0])))
         except Exception:  # bookkeeping must never break the model's forward
             pass
