@@ -201,3 +201,41 @@ def test_registered_mobilenets_equal_the_calculator_specs():
         m = analyze_module(models.create(name, num_classes=1000, input_size=224), (3, 224, 224))
         a = analyze(spec)
         assert (m.params, m.macs) == (a.params, a.macs), name
+
+
+def test_analyze_module_on_unusual_modules():
+    """Norms other than batch norm, upsampling, an LSTM (tuple output), an unused layer, a custom leaf with a
+    parameter, float64: every parameter is counted once and nothing crashes."""
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return x * self.gain
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 3, padding=1)
+            self.gn = nn.GroupNorm(2, 4)
+            self.up = nn.Upsample(scale_factor=2)
+            self.shuffle = nn.PixelShuffle(2)
+            self.scale = Scale()
+            self.ln = nn.LayerNorm(16)
+            self.lstm = nn.LSTM(16, 8, batch_first=True)
+            self.unused = nn.Linear(3, 3)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            x = self.shuffle(self.up(self.gn(self.conv(x))))  # (N, 1, 16, 16)
+            x = self.ln(self.scale(x)).squeeze(1)  # (N, 16, 16): a sequence of 16 steps
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    net = Net().double()
+    a = analyze_module(net, (2, 4, 4))
+    assert a.params == sum(p.numel() for p in net.parameters())
+    assert a.macs == 2 * 9 * 4 * 16 + 8 * 2
+    kinds = {r.name: r.kind for r in a.rows}
+    assert kinds["gn"] == "bn" and kinds["up"] == "other" and kinds["(other parameters)"] == "other"

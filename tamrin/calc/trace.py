@@ -119,7 +119,9 @@ def analyze_module(module: nn.Module, input_shape, batch: int = 1) -> Analysis:
             handles.append(m.register_forward_hook(hook))
     was_training = module.training
     module.eval()
-    x = torch.zeros((batch,) + input_shape)
+    ref = next(iter(module.parameters()), None)  # build the input where (and in the precision) the model lives
+    x = torch.zeros((batch,) + input_shape, device=ref.device if ref is not None else "cpu",
+                    dtype=ref.dtype if ref is not None and ref.is_floating_point() else torch.float32)
     fields[id(x)] = (x, rfmod.initial(input_shape))
     try:
         with torch.no_grad(), _FieldMode(fields, get_rf):

@@ -44,7 +44,7 @@ def _keras_shape(shape) -> str:
 
 def cnn1d() -> Example:
     """1D CNN on (500, 7): shapes and parameters per layer; why a Flatten of 3,776 needs a third pooling layer."""
-    ex = Example("cnn1d", "A 1D CNN on input (500, 7): shapes, parameters, and the Flatten of 3,776 vs 7,552")
+    ex = Example("cnn1d", "A 1D CNN on input (500, 7): shapes, parameters, and the size of the Flatten")
     ex.text("Conv1D with K taps, C_in input channels and F filters has K*C_in*F weights and F biases; a 'valid' conv "
             "shortens the sequence by K-1; MaxPool 2 halves it (rounding down); Flatten multiplies steps by channels.\n\n"
             f"As asked (two pooling layers): `{CNN1D}` (channels first: in:7x500 is Keras' (500, 7)).")

@@ -61,10 +61,13 @@ def hand_gradients(net: Net, x: np.ndarray, target: float, pool: int):
 def conv1d_785(pool: int = 2, width: int = 8, seed: int = 0) -> Example:
     """1x785 input, zero padding 1, Conv1D 1x2 + ReLU, average pool, FC ReLU, sigmoid: parameters and gradients."""
     ex = Example("conv1d-785", "A 1x785 input through Conv1D 1x2, average pooling, a ReLU layer and a sigmoid output")
-    ex.text(f"Zero padding 1 on each side gives 787 values; one 1x2 kernel (2 weights + 1 bias) slides over them: "
-            f"787 - 2 + 1 = 786 outputs. Average pooling of size p (stride p) keeps floor(786/p) values; a fully "
-            f"connected ReLU layer of width m has m*floor(786/p) + m parameters; the sigmoid output m + 1. In total\n\n"
-            f"P(p, m) = 3 + m*(floor(786/p) + 1) + (m + 1) = m*floor(786/p) + 2m + 4.")
+    conv = analyze(spec(2, 1)).rows[0]
+    padded, n = LENGTH + 2, conv.out_shape[1]
+    ex.text(f"Zero padding 1 on each side gives {padded} values; one 1x2 kernel ({conv.weights} weights + {conv.biases} "
+            f"bias) slides over them: {padded} - 2 + 1 = {n} outputs. Average pooling of size p (stride p) keeps "
+            f"floor({n}/p) values; a fully connected ReLU layer of width m has m*floor({n}/p) + m parameters; the sigmoid "
+            f"output m + 1. In total\n\n"
+            f"P(p, m) = {conv.params} + m*(floor({n}/p) + 1) + (m + 1) = m*floor({n}/p) + 2m + {conv.params + 1}.")
     rows = []
     for p, m in ((2, 8), (2, 16), (3, 10), (4, 32), (6, 100)):
         a = analyze(spec(p, m))

@@ -13,10 +13,11 @@ STD = "in:3x512x512 " + " ".join(f"conv4s2p1:{c}" for c in CHANNELS)
 def separable() -> Example:
     """512x512x3 input, 4x4 kernels s2 p1, 64/128/256 channels: (A) depthwise + pointwise vs (B) standard convs."""
     ex = Example("separable", "Depthwise-separable (A) vs standard (B) convolutions on a 512x512x3 input")
-    ex.text("Each layer: 4x4 kernel, stride 2, padding 1, so every layer halves the side: (512 + 2 - 4)/2 + 1 = 256, "
-            "then 128, then 64. Multiplications = weights x output positions (biases are listed apart and cost additions only).\n\n"
-            f"(A) `{SEP}`\n\n(B) `{STD}`")
     a, b = analyze(SEP), analyze(STD)
+    sides = [r.out_shape[1] for r in b.rows]
+    ex.text(f"Each layer: 4x4 kernel, stride 2, padding 1, so every layer halves the side: (512 + 2*1 - 4)/2 + 1 = "
+            f"{sides[0]}, then {', then '.join(str(v) for v in sides[1:])}. Multiplications = weights x output positions "
+            f"(biases are listed apart and cost additions only).\n\n(A) `{SEP}`\n\n(B) `{STD}`")
     rows = []
     for r in a.rows:
         rows.append(["A", r.name, fmt_shape(r.in_shape), fmt_shape(r.out_shape), r.weights, r.biases, r.macs])
