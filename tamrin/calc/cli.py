@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.example == "list":
             from tamrin.calc.examples import EXAMPLES
 
+            width = max(len(n) for n in EXAMPLES)
             for name, fn in EXAMPLES.items():
-                print(f"{name:<14} {fn.__doc__.strip().splitlines()[0]}")
+                print(f"{name:<{width}}  {fn.__doc__.strip().splitlines()[0]}")
             return 0
         print(get(args.example)().to_text())
         return 0

@@ -60,7 +60,9 @@ def render(analysis, fmt: str = "table", convention: str = "tamrin") -> str:
     cells = [[_cell(v) for v in r] for r in rows]
     if fmt == "markdown":
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" if i in (1, 2, 3) else "---:" for i in range(len(cols))) + "|"]
-        lines += ["| " + " | ".join(c.strip() if j == 1 else c for j, c in enumerate(r)).replace("total", "**total**", 1) + " |"
+        # Markdown collapses leading spaces: show branch nesting with dots
+        lines += ["| " + " | ".join(("· " * ((len(c) - len(c.lstrip())) // 2) + c.strip()) if j == 1 else c
+                                    for j, c in enumerate(r)).replace("| total", "| **total**", 1) + " |"
                   for r in cells]
         return "\n".join(lines) + "\n\n" + summary(analysis, convention).replace("\n", "  \n") + "\n"
     widths = [max(len(str(c)) for c in col) for col in zip(cols, *cells)]
