@@ -53,5 +53,7 @@ def test_calc_examples_experiment(tmp_path):
     assert len(titles) == len(EXAMPLES) + 3 and "MobileNet figures from specs" in titles
     assert not run.notices
     assert (tmp_path / "figures" / "conventions.png").exists()
+    assert (tmp_path / "figures" / "receptive-field-gradients.png").exists()
+    assert (tmp_path / "figures" / "separable-costs.png").exists()
     rows = json.loads((tmp_path / "mobilenet_counts.json").read_text())["rows"]
     assert len(rows) == 8

@@ -43,7 +43,7 @@ def run(cfg: Config, run) -> list[Section]:
             failed = [c for c, (got, want) in ex.checks.items() if not _agrees(got, want)]
             run.notice(f"example {name}: check(s) not met: {'; '.join(failed)}")
         summary.append([name, ex.title, len(ex.checks), "yes" if ex.ok else "NO"])
-        sections.append(ex.to_section())
+        sections.append(ex.to_section(run))
     sections[0].table(["example", "question", "checks", "all agree"], summary)
     sections.append(_mobilenet_section(run))
     sections.append(_conventions_section(run))

@@ -17,6 +17,7 @@ class Example:
     title: str
     blocks: list = field(default_factory=list)  # ("text", str) or ("table", columns, rows, caption)
     checks: dict = field(default_factory=dict)  # claim -> (computed, expected)
+    plots: list = field(default_factory=list)  # (name, make_figure, caption): drawn only for the report
 
     def text(self, s: str) -> "Example":
         self.blocks.append(("text", s.strip("\n")))
@@ -24,6 +25,11 @@ class Example:
 
     def table(self, columns, rows, caption: str = "") -> "Example":
         self.blocks.append(("table", list(columns), [list(r) for r in rows], caption))
+        return self
+
+    def plot(self, name: str, make_figure, caption: str = "") -> "Example":
+        """A figure for the report: `make_figure()` returns a matplotlib Figure (not drawn for the terminal)."""
+        self.plots.append((name, make_figure, caption))
         return self
 
     def check(self, claim: str, computed, expected) -> bool:
@@ -51,7 +57,8 @@ class Example:
             out += ["Checks", "------", text_table(["claim", "computed", "expected", "agrees"], self.check_rows()), ""]
         return "\n".join(out)
 
-    def to_section(self):
+    def to_section(self, run=None):
+        """A report Section; with a run, the plots are saved as figures."""
         from tamrin.report import Section
 
         s = Section(self.title)
@@ -60,6 +67,9 @@ class Example:
                 s.text(b[1])
             else:
                 s.table(b[1], b[2], b[3])
+        if run is not None:
+            for name, make, caption in self.plots:
+                s.figure(run.save_figure(make(), f"{self.name}-{name}"), caption, width=0.8, base=run.path)
         if self.checks:
             s.table(["claim", "computed", "expected", "agrees"], self.check_rows(), "each claim of the question, recomputed")
         return s

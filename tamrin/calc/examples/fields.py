@@ -11,10 +11,8 @@ from tamrin.calc.examples import Example
 from tamrin.calc.rf import fmt_num
 
 
-def measured_rf(spec: str, size: int) -> int:
-    """Receptive field measured with autograd: build the net with all-ones weights (max pools replaced by
-    average pools, which pass gradient to every input of the window), back-propagate from one central
-    output and count the input pixels with a non-zero gradient along one axis."""
+def gradient_map(spec: str, size: int):
+    """|d output / d input| for one central output of the all-ones network (max pools as average pools)."""
     net = build(spec.replace("maxpool", "avgpool"), (1, size, size)).double()
     with torch.no_grad():
         for p in net.parameters():
@@ -23,7 +21,14 @@ def measured_rf(spec: str, size: int) -> int:
     y = net(x)
     c = y.shape[-1] // 2
     y[0, 0, c, c].backward()
-    cols = (x.grad[0, 0].abs().sum(0) > 0).nonzero().flatten()
+    return x.grad[0, 0].abs().numpy()
+
+
+def measured_rf(spec: str, size: int) -> int:
+    """Receptive field measured with autograd: build the net with all-ones weights (max pools replaced by
+    average pools, which pass gradient to every input of the window), back-propagate from one central
+    output and count the input pixels with a non-zero gradient along one axis."""
+    cols = (gradient_map(spec, size).sum(0) > 0).nonzero()[0]
     return int(cols.max() - cols.min() + 1)
 
 
@@ -48,6 +53,8 @@ def receptive_field() -> Example:
         ex.table(["layer", "K", "stride", "product of earlier strides", "RF"], rows,
                  f"{label}: {prev}x{prev}; measured with autograd on a 64x64 input: {measured}x{measured}")
     rf2, rf1 = results["pools with stride 2"][0], results["pools with stride 1"][0]
+    ex.plot("gradients", lambda: _rf_figure(results), "input pixels that influence one central output (non-zero "
+            "gradient), for both pooling strides")
     ex.text(f"With stride-2 pools the field is **{rf2}x{rf2}**; the answer {rf1}x{rf1} only holds if the pools have "
             "stride 1. Both are confirmed by back-propagating from one output of the real network (all-ones weights) and "
             "measuring the span of non-zero input gradients.")
@@ -56,6 +63,22 @@ def receptive_field() -> Example:
     ex.check("autograd RF with stride-2 pools", results["pools with stride 2"][1], rf2)
     ex.check("autograd RF with stride-1 pools", results["pools with stride 1"][1], rf1)
     return ex
+
+
+def _rf_figure(results):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
+    for ax, (label, pool) in zip(axes, (("pools with stride 2", "maxpool2"), ("pools with stride 1", "maxpool2s1"))):
+        g = gradient_map(f"in:1x64x64 conv3s2:1 {pool} conv3s2:1 {pool}", 64)
+        ax.imshow(g > 0, cmap="Greys", interpolation="nearest")
+        ax.set_title(f"{label}: {results[label][1]}x{results[label][1]}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
 
 
 def dilate_kernel(k: np.ndarray, d: int) -> np.ndarray:

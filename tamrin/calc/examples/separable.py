@@ -40,6 +40,26 @@ def separable() -> Example:
             "M*N*D_o^2, so (A)/(B) = 1/N + 1/D_k^2 (D_k = kernel side, M input and N output channels, D_o output side). "
             f"In total (A) needs {a.macs:,} multiplications and (B) {b.macs:,}: {a.macs / b.macs:.4f} of the cost, "
             f"with {a.total('weights'):,} vs {b.total('weights'):,} weights ({a.total('weights') / b.total('weights'):.4f}).")
+    ex.plot("costs", lambda: _figure(a, b), "multiplications per layer, standard vs depthwise-separable (log scale)")
     ex.check("output shape of both nets", (fmt_shape(a.output_shape), fmt_shape(b.output_shape)), ("256x64x64", "256x64x64"))
     ex.check("B layer 1 multiplications = 4*4*3*64*256*256", b.rows[0].macs, 4 * 4 * 3 * 64 * 256 * 256)
     return ex
+
+
+def _figure(a, b):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3))
+    x = range(len(CHANNELS))
+    ax.bar([i - 0.2 for i in x], [r.macs for r in b.rows], 0.4, label="(B) standard")
+    ax.bar([i + 0.2 for i in x], [a.rows[2 * i].macs for i in x], 0.4, label="(A) depthwise")
+    ax.bar([i + 0.2 for i in x], [a.rows[2 * i + 1].macs for i in x], 0.4, bottom=[a.rows[2 * i].macs for i in x],
+           label="(A) pointwise")
+    ax.set_yscale("log")
+    ax.set_xticks(list(x), [f"layer {i + 1} ({c} ch)" for i, c in enumerate(CHANNELS)])
+    ax.set_ylabel("multiplications")
+    ax.legend(fontsize=8)
+    return fig
