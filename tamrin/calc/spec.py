@@ -208,8 +208,6 @@ def _parse_seq(toks, i, top):
             raise UserError(f"bad token {t!r} at {where}: {low} needs its branches in brackets, e.g. {low}( pw:16 | pw:16 )")
         nodes.append(parse_token(t, where))
         i += 1
-    if not top:
-        return nodes, i
     return nodes, i
 
 
