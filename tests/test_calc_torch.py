@@ -11,6 +11,7 @@ from tamrin.calc.build import build
 from tamrin.calc.layers import apply
 from tamrin.calc.spec import parse_token
 from tamrin.calc.trace import analyze_module
+from tamrin.calc.verify import verify_module
 from tamrin.errors import UserError
 
 torch.set_num_threads(1)
@@ -93,6 +94,7 @@ def test_random_stacks_match_torch_hooks(spec):
     with torch.no_grad():
         out = module.eval()(torch.randn((2,) + tuple(a.input_shape)))
     assert tuple(out.shape[1:]) == a.output_shape, spec
+    assert verify_module(module, a.input_shape) == []
     ours = [(COMPUTE[r.kind], r.in_shape, r.out_shape, r.macs) for r in a.rows if r.kind in COMPUTE]
     theirs = [(r.kind, r.in_shape, r.out_shape, r.macs) for r in m.rows if r.kind in COMPUTE.values()]
     assert ours == theirs, spec
@@ -174,6 +176,7 @@ def test_analyze_module_handles_functional_ops_and_shared_modules():
             return self.head(x.mean((2, 3)))
 
     net = Net()
+    assert verify_module(net, (3, 10, 10)) == []
     a = analyze_module(net, (3, 10, 10))
     assert a.params == sum(p.numel() for p in net.parameters())
     assert a.macs == 3 * 9 * 8 * 100 + 2 * (8 * 9 * 8 * 100) + 8 * 4
@@ -193,6 +196,7 @@ def test_registered_models_if_available():
         assert a.params == sum(p.numel() for p in model.parameters()), name
         assert a.output_shape == (10,), name
         assert a.macs > 0, name
+        assert verify_module(model, (3, 32, 32)) == [], name
 
 
 def test_registered_mobilenets_equal_the_calculator_specs():
@@ -246,3 +250,13 @@ def test_analyze_module_on_unusual_modules():
     assert a.macs == 2 * 9 * 4 * 16 + 8 * 2
     kinds = {r.name: r.kind for r in a.rows}
     assert kinds["gn"] == "bn" and kinds["up"] == "other" and kinds["(other parameters)"] == "other"
+
+
+def test_verify_module_catches_a_layer_that_breaks_the_formula():
+    class Cropped(nn.Conv2d):  # claims to be a conv, but drops a row and a column of its output
+        def forward(self, x):
+            return super().forward(x)[..., 1:, 1:]
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), Cropped(4, 4, 3, padding=1), nn.ReLU())
+    problems = verify_module(net, (3, 8, 8))
+    assert len(problems) == 1 and problems[0].startswith("1 (Cropped)")

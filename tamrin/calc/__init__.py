@@ -23,6 +23,13 @@ def analyze_module(module, input_shape, batch: int = 1):
     return _am(module, input_shape, batch)
 
 
+def verify_module(module, input_shape):
+    """Formula vs hook measurement for every leaf of any nn.Module: [] when all agree (see tamrin.calc.verify)."""
+    from tamrin.calc.verify import verify_module as _vm
+
+    return _vm(module, input_shape)
+
+
 def build(spec, input_shape=None):
     """The spec as a real torch nn.Sequential (see tamrin.calc.build)."""
     from tamrin.calc.build import build as _b
@@ -30,5 +37,5 @@ def build(spec, input_shape=None):
     return _b(spec, input_shape)
 
 
-__all__ = ["analyze", "analyze_module", "build", "render", "to_dict", "parse", "load", "ops", "all_totals",
+__all__ = ["analyze", "analyze_module", "verify_module", "build", "render", "to_dict", "parse", "load", "ops", "all_totals",
            "Analysis", "Row", "Spec", "CONVENTIONS", "FORMATS"]
