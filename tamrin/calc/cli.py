@@ -101,20 +101,30 @@ def _analysis(args):
 
 def _model_analysis(args):
     try:
-        from tamrin.models import create
+        from tamrin.models import create  # noqa: F401  (the model helper's registry; absent in older versions)
     except ImportError:
         raise UserError("--model needs tamrin.models, which is not available in this version") from None
     from tamrin.calc.trace import analyze_module
 
+    return analyze_module(_model(args), _input(args, (3, 32, 32)))
+
+
+def _model(args):
+    from tamrin.models import create
+
     shape = _input(args, (3, 32, 32))
-    model = create(args.model, num_classes=args.classes or 10, width_mult=args.width, input_size=shape[-1])
-    return analyze_module(model, shape)
+    return create(args.model, num_classes=args.classes or 10, width_mult=args.width, input_size=shape[-1])
 
 
 def _verify(args, analysis) -> str:
     """Build the spec in torch and compare: the calculator's claims against hooks on the real module."""
     if args.model:
-        return "verify: --model is already counted from the real module"
+        from tamrin.calc.verify import verify_module
+
+        problems = verify_module(_model(args), analysis.input_shape)
+        if problems:
+            raise UserError(f"verify failed for {len(problems)} layer(s), first: {problems[0]}")
+        return "verify: every known leaf layer's formula agrees with what PyTorch measured"
     from tamrin.calc.build import build
     from tamrin.calc.trace import analyze_module
 
