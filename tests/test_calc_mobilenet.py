@@ -38,3 +38,17 @@ def test_mobilenet_v2_width_rounding():
     assert a.rows[-1].in_shape == (1280,)  # the last 1x1 conv is not shrunk for alpha < 1
     with pytest.raises(UserError, match="choose one of"):
         spec_for("mobilenet_v3")
+
+
+def test_mobilenet_specs_built_in_torch_measure_the_same():
+    """The specs built as real torch modules and counted with forward hooks give the same numbers."""
+    from tamrin.calc.build import build
+    from tamrin.calc.trace import analyze_module
+    from tamrin.calc.verify import verify_module
+
+    for spec, shape in ((mobilenet_v2(), (3, 224, 224)), (mobilenet_v1(0.25, 128), (3, 128, 128))):
+        module = build(spec)
+        m, a = analyze_module(module, shape), analyze(spec)
+        assert m.totals() == a.totals()
+        assert sum(p.numel() for p in module.parameters()) == a.params
+        assert verify_module(module, shape) == []
