@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tamrin.errors import UserError
-from tamrin.explain import (METHODS, cam, candidate_layers, default_layer, explain, gradcam, gradcam_pp, guided_backprop,
+from tamrin.explain import (METHODS, cam, grid_figure, candidate_layers, default_layer, explain, gradcam, gradcam_pp, guided_backprop,
                             hooks_left, normalize, resolve_layer, upsample)
 from tamrin.explain.stats import box_mask, central_mask, mass_in_region, threshold_iou
 from tamrin.explain.synthetic import TinyGapCNN
@@ -180,11 +180,12 @@ class HandNet(nn.Module):
         h = self.l1(x.flatten(1))
         r = {"module": lambda: self.act(h), "module-inplace": lambda: self.act(h), "F.relu": lambda: F.relu(h),
              "F.relu-inplace": lambda: F.relu(h, inplace=True), "torch.relu": lambda: torch.relu(h),
-             "Tensor.relu": lambda: h.relu(), "Tensor.relu_": lambda: h.relu_()}[self.relu]()
+             "Tensor.relu": lambda: h.relu(), "Tensor.relu_": lambda: h.relu_(),
+             "F.relu-keyword": lambda: F.relu(input=h, inplace=False)}[self.relu]()
         return self.l2(r)
 
 
-RELUS = ["module", "module-inplace", "F.relu", "F.relu-inplace", "torch.relu", "Tensor.relu", "Tensor.relu_"]
+RELUS = ["module", "module-inplace", "F.relu", "F.relu-inplace", "torch.relu", "Tensor.relu", "Tensor.relu_", "F.relu-keyword"]
 
 
 @pytest.mark.parametrize("relu", RELUS)
@@ -257,3 +258,17 @@ def test_region_statistics():
     np.testing.assert_allclose(mass_in_region(maps, mask), [0.8, np.nan])
     np.testing.assert_allclose(threshold_iou(maps, mask), [0.8, 0.0])
     assert central_mask(8, 8, 0.5).sum() == 16 and central_mask(8, 8, 0.5)[2:6, 2:6].all()
+
+
+def test_grid_figure_layout_and_shared_scale(net, x):
+    e, g = gradcam(net, x), guided_backprop(net, x)
+    fig = grid_figure(x, [("Grad-CAM", e.maps), ("guided", g.gradients)], [f"img {i}" for i in range(5)], shared=True, title="t")
+    image_axes = [ax for ax in fig.axes if ax.images]
+    assert len(image_axes) == 3 * 5  # inputs + two method rows
+    colorbars = [ax for ax in fig.axes if not ax.images]
+    assert len(colorbars) == 1  # heat-map rows get a colour bar, gradient rows do not
+    lo, hi = colorbars[0].get_ylim()
+    assert lo == pytest.approx(float(e.maps.min())) and hi == pytest.approx(float(e.maps.max()))  # raw values when shared
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
