@@ -272,3 +272,39 @@ def test_grid_figure_layout_and_shared_scale(net, x):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+class Block(nn.Module):
+    """A residual block: its output (after the skip connection and a functional ReLU) is the map to explain."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(x + self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+
+
+class ResNetLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+        self.layer = nn.Sequential(Block(4), Block(4))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.layer(self.stem(x)), 1).flatten(1))
+
+
+def test_default_layer_of_a_residual_net_is_the_last_block(x):
+    torch.manual_seed(0)
+    model = ResNetLike()
+    assert default_layer(model) == "layer.1"
+    cands = candidate_layers(model)
+    assert cands[0] == "stem.0" and cands[-1] == "layer.1.bn2" and {"layer.0", "layer.1", "layer.1.conv2"} <= set(cands)
+    assert "fc" not in cands and "layer" not in cands
+    c, g = cam(model, x, target=0), gradcam(model, x, target=0)  # functional ReLU + GAP: CAM applies to the block output
+    torch.testing.assert_close(g.low_res * 256, c.low_res, rtol=1e-4, atol=1e-6)
+    with pytest.raises(UserError, match="gradcam"):
+        cam(model, x, layer="layer.1.conv2")  # not the GAP input: the check catches it
