@@ -76,6 +76,7 @@ def run(cfg: Config, run) -> list[Section]:
     acc = accuracy(model, xv, yv)
 
     rows, results = [], {}
+    run.truncate_metrics(lambda r: "method" not in r)  # a resumed run logs the method scores afresh
     for method, label in METHODS:
         t0 = time.time()
         e = explain(model, xv, method)
