@@ -64,9 +64,22 @@ def test_cam_refuses_other_heads_and_suggests_gradcam(x):
         gradcam(model, x)  # Grad-CAM works on both heads
 
 
-def test_gradcam_pp_differs_but_agrees_on_gap_net_single_channel_case(net, x):
-    e = gradcam_pp(net, x)
-    assert e.maps.shape == (5, 16, 16) and (e.maps >= 0).all() and e.maps.abs().max() > 0
+def test_gradcam_pp_closed_form_on_gap_net(net, x):
+    """On GAP + linear the gradient is constant over positions, g_k = w_k^c / (h*w), so the Grad-CAM++
+    weights reduce to  h*w * g_k^2 / (2 g_k^2 + S_k g_k^3) * ReLU(g_k)  with S_k = sum_ij A^k_ij."""
+    from tamrin.explain.gradcam import activations_and_grads
+
+    e = gradcam_pp(net, x, target=2)
+    _, acts, grads, _, _ = activations_and_grads(net, x, target=2)
+    h, w = acts.shape[-2:]
+    g = net.fc.weight[2].detach() / (h * w)  # (K,)
+    torch.testing.assert_close(grads, g.view(1, -1, 1, 1).expand_as(grads))
+    s = acts.sum(dim=(2, 3))  # (N, K)
+    denom = 2 * g**2 + s * g**3
+    weights = h * w * torch.where(denom != 0, g**2 / denom, torch.zeros_like(denom)) * torch.relu(g)
+    ref = torch.relu(torch.einsum("nk,nkhw->nhw", weights, acts))
+    torch.testing.assert_close(e.low_res, ref, rtol=1e-4, atol=1e-7)
+    assert e.maps.shape == (5, 16, 16) and ref.abs().max() > 0
 
 
 def test_softmax_head_is_bypassed(net, x):
