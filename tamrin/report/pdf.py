@@ -265,7 +265,7 @@ def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = 
     render once more with it (the body does not depend on it).
     """
     lines = sum(1 + len(s.title) // 80 for s in sections)
-    pages = 1 if lines <= 36 else 1 + -(-(lines - 36) // 48)
+    pages = 1 if lines <= 45 else 1 + -(-(lines - 45) // 51)  # ~45 entries fit under the title, ~51 per page
     for _ in range(3):
         toc = _Toc()
         try:
