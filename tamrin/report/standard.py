@@ -62,7 +62,7 @@ def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str
     p = run.save_figure(figures.confusion(m["confusion"], list(classes), f"Confusion matrix ({name})"), f"{slug}_confusion")
     out.append(Section(f"Confusion matrix ({name})", level=sub).figure(
         p, "Rows: true class, columns: predicted class. Each cell: count and percentage of its row (recall on the diagonal).",
-        width=0.8, base=run.path))
+        width=min(0.85, 0.5 + 0.035 * len(classes)), base=run.path))
     if roc_curve:
         p = run.save_figure(figures.roc(y_true, probs, list(classes), f"ROC curves, one-vs-rest ({name})"), f"{slug}_roc")
         out.append(Section(f"ROC curves ({name})", level=sub).figure(
