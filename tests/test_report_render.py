@@ -181,3 +181,23 @@ def test_html_escapes_and_combined_report(tmp_path):
     outline = _outline(PdfReader(tmp_path / "report.pdf"))
     assert [(t, d) for t, d, _ in outline] == [("exp-a: demo", 0), ("Results of exp-a <b>raw</b>", 1),
                                                ("exp-b: demo", 0), ("Results of exp-b <b>raw</b>", 1)]
+
+
+def test_awkward_content_renders(tmp_path):
+    """Empty and wide tables, unbreakable strings, non-Latin text, an empty section, a first section
+    deeper than level 1: all render (nothing is dropped from the outline)."""
+    long_path = "/very/long/" + "x" * 180 + "/checkpoint.pt"
+    secs = [
+        Section("Starts deep", level=3).text("λ ≥ 0.5, loss − 1, x², 测试 (a glyph DejaVu lacks)."),
+        Section("Empty table").table(["a", "b"], [], "no rows"),
+        Section("Wide table").table([f"column {i}" for i in range(12)], [[long_path] + [i * 1.5 for i in range(11)]] * 3),
+        Section("Nothing inside"),
+        Section("Ragged rows").table(["a", "b", "c"], [[1], [1, 2, 3, 4]]),
+    ]
+    save_sections(tmp_path / "sections.json", secs, {"title": "awkward ≥ λ"})
+    render_run_dir(tmp_path)
+    reader = PdfReader(tmp_path / "report.pdf")
+    assert [t for t, _, _ in _outline(reader)] == ["Overview"] + [s.title for s in secs]
+    text = _squash("".join(p.extract_text() for p in reader.pages))
+    assert "λ≥0.5" in text and "column11" in text and "checkpoint.pt" in text
+    assert "column 11" in (tmp_path / "report.html").read_text()

@@ -88,3 +88,22 @@ def test_classification_sections_save_figures_and_metrics(tmp_path):
     head = secs[0].blocks[0]
     assert isinstance(head, Text) and f"{m['accuracy']:.4f}" in head.text and f"{m['kappa']:.4f}" in head.text
     assert len(classification_sections(run, "test", y, probs, ["r", "g", "b"], roc_curve=False)) == 3
+
+
+def test_describe_model_lstm_and_tuple_input():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+            self.lstm = nn.LSTM(4, 5, batch_first=True)
+            self.head = nn.Linear(5, 2)
+
+        def forward(self, tokens, scale):
+            out, _ = self.lstm(self.emb(tokens))
+            return self.head(out[:, -1]) * scale
+
+    net = Net()
+    cols, rows = describe_model(net, (torch.zeros(2, 7, dtype=torch.long), 1.0))
+    by = {r[0]: r for r in rows}
+    assert by["lstm"][2] == "7×5" and by["emb"][2] == "7×4" and by["head"][2] == "2"
+    assert by["lstm"][3] == sum(p.numel() for p in net.lstm.parameters())

@@ -102,21 +102,24 @@ def _caption(pdf: _PDF, text: str, align: str = "L"):
 
 
 def _col_widths(pdf: _PDF, rows: list[list[str]], size: float) -> list[float]:
-    """Natural width of each column (widest cell + padding); when the table is wider than the page,
-    narrow columns keep their width and the wide ones share what is left (their text wraps)."""
+    """Natural width of each column (widest cell + padding). When the table is wider than the page,
+    each column keeps at least its longest word (so headers like "column 11" never break inside a
+    word) and the wide columns share what is left: their text wraps."""
     ncol = len(rows[0])
     pad = 2 * pdf.c_margin + 1.5
-    pdf.set_font("dejavu", "B", size)
-    natural = [pdf.get_string_width(rows[0][i]) + pad for i in range(ncol)]
-    pdf.set_font("dejavu", "", size)
-    for r in rows[1:]:
+    natural, word = [0.0] * ncol, [0.0] * ncol
+    for k, r in enumerate(rows):
+        pdf.set_font("dejavu", "B" if k == 0 else "", size)
         for i in range(ncol):
             natural[i] = max(natural[i], pdf.get_string_width(r[i]) + pad)
+            word[i] = max([word[i]] + [pdf.get_string_width(w) + pad for w in r[i].split()])
     if sum(natural) <= pdf.epw:
         return natural
-    floor = pdf.epw / ncol / 2
-    fixed = [min(w, floor) for w in natural]
-    extra = [w - f for w, f in zip(natural, fixed)]
+    fixed = [min(n, max(w, pdf.epw / ncol / 2)) for n, w in zip(natural, word)]
+    fixed = [min(f, pdf.epw / 3) for f in fixed]  # one unbreakable path must not eat the page
+    if sum(fixed) >= pdf.epw:  # even single words do not fit: scale everything down
+        return [f * pdf.epw / sum(fixed) for f in fixed]
+    extra = [n - f for n, f in zip(natural, fixed)]
     scale = (pdf.epw - sum(fixed)) / max(1e-9, sum(extra))
     return [f + e * scale for f, e in zip(fixed, extra)]
 
@@ -132,7 +135,7 @@ def _table(pdf: _PDF, b: Table):
     pdf.set_font("dejavu", "", size)
     if pdf.room < 4 * size * 0.6:  # not even the heading row and two rows fit: start on the next page
         pdf.add_page()
-    with pdf.table(width=sum(widths), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
+    with pdf.table(width=min(sum(widths), pdf.epw), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
                    headings_style=FontFace(emphasis="BOLD", fill_color=_HEAD_FILL), first_row_as_headings=True,
                    borders_layout="SINGLE_TOP_LINE", cell_fill_color=_ZEBRA, cell_fill_mode="ROWS",
                    repeat_headings=1, padding=(0.6, 1.2)) as t:
