@@ -219,7 +219,7 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
     pdf = _PDF(title)
     pdf.add_page()
     pdf.set_font("dejavu", "B", 20)
-    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 10, title, align="L", new_x="LMARGIN", new_y="NEXT")
     if subtitle:
         pdf.set_font("dejavu", "", 10)
         pdf.set_text_color(90)
@@ -243,7 +243,7 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
             pdf.ln(4 if level == 0 else 2)
         pdf.set_font("dejavu", "B", size)
         pdf.start_section(s.title, level=level)
-        pdf.multi_cell(0, size * 0.5, s.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, size * 0.5, s.title, align="L", new_x="LMARGIN", new_y="NEXT")
         if level == 0:
             pdf.set_draw_color(200, 205, 215)
             pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.w - pdf.r_margin, pdf.get_y() + 0.5)

@@ -16,6 +16,15 @@ def _flat(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
+def _cfg_value(v) -> str:
+    """Config values as the user would type them in --set (0.002, 1e-04, True), not table-formatted."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
 def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) -> list[Section]:
     """Wrap an experiment's sections with the parts every course report needs: what was run,
     notices (fallback data, skipped files), the resolved configuration and the environment."""
@@ -31,7 +40,7 @@ def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) ->
         out.append(Section(s.title, s.blocks, min(3, s.level + 1 + level_shift)))
     if meta.get("config"):
         cfg = Section("Configuration (resolved)", level=2 + level_shift)
-        cfg.table(["key", "value"], [[k, "" if v is None else (str(v) if not isinstance(v, (int, float)) else v)] for k, v in _flat(meta["config"])],
+        cfg.table(["key", "value"], [[k, _cfg_value(v)] for k, v in _flat(meta["config"])],
                   "Every value used by this run; reproduce with `tamrin run NAME --config config.yaml` from the run folder.")
         out.append(cfg)
     env = meta.get("env")

@@ -118,7 +118,7 @@ def describe_model(model, example_input=None) -> tuple[list[str], list[list]]:
             params = sum(p.numel() for p in own)
             trainable = sum(p.numel() for p in own if p.requires_grad)
             extra = mod.extra_repr()
-            rows.append([n, type(mod).__name__ + (f"({extra})" if extra and len(extra) <= 40 else ""),
+            rows.append([n, type(mod).__name__ + (f"({extra})" if extra and len(extra) <= 70 else ""),
                          shapes.get(n, ""), params, trainable])
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
