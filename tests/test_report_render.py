@@ -201,3 +201,8 @@ def test_awkward_content_renders(tmp_path):
     text = _squash("".join(p.extract_text() for p in reader.pages))
     assert "λ≥0.5" in text and "column11" in text and "checkpoint.pt" in text
     assert "column 11" in (tmp_path / "report.html").read_text()
+
+
+def test_cell_formatting():
+    assert [fmt(v) for v in (0.76, 1.0, 0.0012, 12.345, 2e-5, 1234567.0, float("nan"), 0, 12345, True, "x")] == \
+        ["0.7600", "1.0000", "0.0012", "12.35", "2.000e-05", "1.235e+06", "nan", "0", "12,345", "True", "x"]

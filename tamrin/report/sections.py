@@ -81,7 +81,7 @@ _KINDS = {"text": Text, "notice": Notice, "table": Table, "figure": Figure}
 
 
 def fmt(v: Any) -> str:
-    """Cell formatting shared by HTML and PDF: floats with 4 decimals below 1, else 4 significant digits;
+    """Cell formatting shared by HTML and PDF: floats with 4 decimals up to 1, else 4 significant digits;
     ints with thousands separators."""
     if isinstance(v, bool):
         return str(v)
@@ -94,7 +94,7 @@ def fmt(v: Any) -> str:
             return "0"
         if abs(v) >= 1e5 or abs(v) < 1e-3:
             return f"{v:.3e}"
-        if abs(v) < 1:  # accuracies, F1, AUC...: a fixed 4 decimals so a column of them lines up
+        if abs(v) <= 1:  # accuracies, F1, AUC...: a fixed 4 decimals so a column of them lines up
             return f"{v:.4f}"
         return f"{v:.4g}"
     return str(v)
