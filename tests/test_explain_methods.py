@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tamrin.errors import UserError
-from tamrin.explain import (METHODS, cam, candidate_layers, default_layer, explain, gradcam, gradcam_pp, guided_backprop,
+from tamrin.explain import (METHODS, cam, grid_figure, candidate_layers, default_layer, explain, gradcam, gradcam_pp, guided_backprop,
                             hooks_left, normalize, resolve_layer, upsample)
 from tamrin.explain.stats import box_mask, central_mask, mass_in_region, threshold_iou
 from tamrin.explain.synthetic import TinyGapCNN
@@ -64,9 +64,22 @@ def test_cam_refuses_other_heads_and_suggests_gradcam(x):
         gradcam(model, x)  # Grad-CAM works on both heads
 
 
-def test_gradcam_pp_differs_but_agrees_on_gap_net_single_channel_case(net, x):
-    e = gradcam_pp(net, x)
-    assert e.maps.shape == (5, 16, 16) and (e.maps >= 0).all() and e.maps.abs().max() > 0
+def test_gradcam_pp_closed_form_on_gap_net(net, x):
+    """On GAP + linear the gradient is constant over positions, g_k = w_k^c / (h*w), so the Grad-CAM++
+    weights reduce to  h*w * g_k^2 / (2 g_k^2 + S_k g_k^3) * ReLU(g_k)  with S_k = sum_ij A^k_ij."""
+    from tamrin.explain.gradcam import activations_and_grads
+
+    e = gradcam_pp(net, x, target=2)
+    _, acts, grads, _, _ = activations_and_grads(net, x, target=2)
+    h, w = acts.shape[-2:]
+    g = net.fc.weight[2].detach() / (h * w)  # (K,)
+    torch.testing.assert_close(grads, g.view(1, -1, 1, 1).expand_as(grads))
+    s = acts.sum(dim=(2, 3))  # (N, K)
+    denom = 2 * g**2 + s * g**3
+    weights = h * w * torch.where(denom != 0, g**2 / denom, torch.zeros_like(denom)) * torch.relu(g)
+    ref = torch.relu(torch.einsum("nk,nkhw->nhw", weights, acts))
+    torch.testing.assert_close(e.low_res, ref, rtol=1e-4, atol=1e-7)
+    assert e.maps.shape == (5, 16, 16) and ref.abs().max() > 0
 
 
 def test_softmax_head_is_bypassed(net, x):
@@ -180,11 +193,12 @@ class HandNet(nn.Module):
         h = self.l1(x.flatten(1))
         r = {"module": lambda: self.act(h), "module-inplace": lambda: self.act(h), "F.relu": lambda: F.relu(h),
              "F.relu-inplace": lambda: F.relu(h, inplace=True), "torch.relu": lambda: torch.relu(h),
-             "Tensor.relu": lambda: h.relu(), "Tensor.relu_": lambda: h.relu_()}[self.relu]()
+             "Tensor.relu": lambda: h.relu(), "Tensor.relu_": lambda: h.relu_(),
+             "F.relu-keyword": lambda: F.relu(input=h, inplace=False)}[self.relu]()
         return self.l2(r)
 
 
-RELUS = ["module", "module-inplace", "F.relu", "F.relu-inplace", "torch.relu", "Tensor.relu", "Tensor.relu_"]
+RELUS = ["module", "module-inplace", "F.relu", "F.relu-inplace", "torch.relu", "Tensor.relu", "Tensor.relu_", "F.relu-keyword"]
 
 
 @pytest.mark.parametrize("relu", RELUS)
@@ -257,3 +271,53 @@ def test_region_statistics():
     np.testing.assert_allclose(mass_in_region(maps, mask), [0.8, np.nan])
     np.testing.assert_allclose(threshold_iou(maps, mask), [0.8, 0.0])
     assert central_mask(8, 8, 0.5).sum() == 16 and central_mask(8, 8, 0.5)[2:6, 2:6].all()
+
+
+def test_grid_figure_layout_and_shared_scale(net, x):
+    e, g = gradcam(net, x), guided_backprop(net, x)
+    fig = grid_figure(x, [("Grad-CAM", e.maps), ("guided", g.gradients)], [f"img {i}" for i in range(5)], shared=True, title="t")
+    image_axes = [ax for ax in fig.axes if ax.images]
+    assert len(image_axes) == 3 * 5  # inputs + two method rows
+    colorbars = [ax for ax in fig.axes if not ax.images]
+    assert len(colorbars) == 1  # heat-map rows get a colour bar, gradient rows do not
+    lo, hi = colorbars[0].get_ylim()
+    assert lo == pytest.approx(float(e.maps.min())) and hi == pytest.approx(float(e.maps.max()))  # raw values when shared
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+class Block(nn.Module):
+    """A residual block: its output (after the skip connection and a functional ReLU) is the map to explain."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return F.relu(x + self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+
+
+class ResNetLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+        self.layer = nn.Sequential(Block(4), Block(4))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.layer(self.stem(x)), 1).flatten(1))
+
+
+def test_default_layer_of_a_residual_net_is_the_last_block(x):
+    torch.manual_seed(0)
+    model = ResNetLike()
+    assert default_layer(model) == "layer.1"
+    cands = candidate_layers(model)
+    assert cands[0] == "stem.0" and cands[-1] == "layer.1.bn2" and {"layer.0", "layer.1", "layer.1.conv2"} <= set(cands)
+    assert "fc" not in cands and "layer" not in cands
+    c, g = cam(model, x, target=0), gradcam(model, x, target=0)  # functional ReLU + GAP: CAM applies to the block output
+    torch.testing.assert_close(g.low_res * 256, c.low_res, rtol=1e-4, atol=1e-6)
+    with pytest.raises(UserError, match="gradcam"):
+        cam(model, x, layer="layer.1.conv2")  # not the GAP input: the check catches it

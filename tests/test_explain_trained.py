@@ -78,6 +78,12 @@ def test_cli_writes_a_grid_and_reports_errors(trained, tmp_path, capsys):
         explain_main([str(tmp_path / "imgs"), "--images", str(imgs)])
     with pytest.raises(UserError, match="model_spec"):
         load_model_from_run(_write_run(tmp_path / "nospec", model, spec=False))
+    from tamrin.explain.checkpoint import build_model
+
+    with pytest.raises(UserError):  # a registry name: tamrin.models.create, or a clear error without it
+        build_model({"name": "no-such-model", "kwargs": {}})
+    with pytest.raises(UserError, match="cannot import"):
+        build_model({"name": "tamrin.explain.synthetic:Nope"})
     from tamrin.cli import main as tamrin_main  # the top-level CLI turns them into exit code 2
 
     assert tamrin_main(["explain", str(run_dir), "--images", str(tmp_path / "missing.png")]) == 2

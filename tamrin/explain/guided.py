@@ -59,14 +59,10 @@ class GuidedReLU(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is F.relu:
-            inplace = kwargs.get("inplace", args[1] if len(args) > 1 else False)
-            fn = _GuidedReluInplace if inplace else _GuidedRelu
-            return fn.apply(args[0])
-        if func in _RELU:
-            return _GuidedRelu.apply(args[0])
-        if func in _RELU_INPLACE:
-            return _GuidedReluInplace.apply(args[0])
+        if func in _RELU or func in _RELU_INPLACE:
+            x = args[0] if args else kwargs.get("input", kwargs.get("self"))
+            inplace = func in _RELU_INPLACE or (func is F.relu and kwargs.get("inplace", args[1] if len(args) > 1 else False))
+            return (_GuidedReluInplace if inplace else _GuidedRelu).apply(x)
         return func(*args, **kwargs)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn as nn
@@ -31,30 +30,47 @@ _POOL = (nn.MaxPool2d, nn.AvgPool2d)
 
 
 def candidate_layers(model: nn.Module) -> list[str]:
-    """Dotted names of the modules whose output is a spatial feature map (convolutions, their
-    normalisation/activation modules and local pooling), in registration order, stopping at the
-    first Linear/Flatten (after it the network works on vectors, not maps)."""
-    out = []
-    for name, m in model.named_modules():
-        if isinstance(m, (nn.Linear, nn.Flatten)):
-            break
-        if name and isinstance(m, _CONV + _ELEMENTWISE + _POOL):
-            out.append(name)
-    return out
+    """Dotted names of the modules whose output is a spatial feature map: convolutions, their
+    normalisation/activation modules, local pooling and custom blocks (residual blocks...), in
+    registration order, up to the default layer (after it come the classifier's vector layers)."""
+    names = [n for n, _ in model.named_modules()]
+    mods = dict(model.named_modules())
+    if not any(isinstance(m, _CONV) for m in mods.values()):
+        return []
+    default = default_layer(model)
+    end = max(i for i, n in enumerate(names) if n == default or n.startswith(default + "."))
+    return [n for n in names[1:end + 1] if isinstance(mods[n], _CONV + _ELEMENTWISE + _POOL) or _is_block(mods[n])]
+
+
+def _is_block(m: nn.Module) -> bool:
+    """A custom module holding convolutions and no classifier part (e.g. a residual block)."""
+    return (not isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)) and any(isinstance(c, _CONV) for c in m.modules())
+            and not any(isinstance(c, _HEAD) for c in m.modules()))
+
+
+_HEAD = (nn.Linear, nn.Flatten, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
 
 def default_layer(model: nn.Module) -> str:
-    """The last convolution, read after the BatchNorm/activation modules that directly follow it in
-    the same parent (so the map is the block's output, as in the Grad-CAM paper)."""
+    """The last convolution's block output: when the convolution sits in a custom block (a residual
+    block, say) without a classifier part, the whole block (its output includes the skip connection);
+    then past the BatchNorm/activation modules that directly follow in the same parent. That is the
+    last spatial feature map, the layer the Grad-CAM paper uses and the input of a GAP head."""
     names = [n for n, _ in model.named_modules()]
     mods = dict(model.named_modules())
     convs = [n for n in names if n and isinstance(mods[n], _CONV)]
     if not convs:
-        raise UserError(f"{type(model).__name__} has no convolution layer; pass a layer from: {', '.join(candidate_layers(model)) or '(none)'}")
+        raise UserError(f"{type(model).__name__} has no convolution layer; pass the target layer by name")
     best = convs[-1]
-    parent = best.rpartition(".")[0]
+    while "." in best:
+        if not _is_block(mods[best.rpartition(".")[0]]):
+            break
+        best = best.rpartition(".")[0]
+    prefix = best.rpartition(".")[0]
     for n in names[names.index(best) + 1:]:
-        if n.rpartition(".")[0] != parent or not isinstance(mods[n], _ELEMENTWISE):
+        if n.startswith(best + "."):  # the block's own children
+            continue
+        if n.rpartition(".")[0] != prefix or not isinstance(mods[n], _ELEMENTWISE):
             break
         best = n
     return best

@@ -52,10 +52,11 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45, cmap: str 
     return np.clip((1 - alpha) * image + alpha * colours, 0, 1)
 
 
-def gradient_image(grads) -> np.ndarray:
-    """Guided gradients (N, C, H, W) -> (N, H, W, 3) in [0, 1] with 0 at mid grey, one scale per image."""
+def gradient_image(grads, shared: bool = False) -> np.ndarray:
+    """Guided gradients (N, C, H, W) -> (N, H, W, 3) in [0, 1] with 0 at mid grey, one scale per image
+    (or one for the batch with shared=True)."""
     g = grads.detach().cpu().float().numpy().transpose(0, 2, 3, 1)
-    scale = np.abs(g).max(axis=(1, 2, 3), keepdims=True)
+    scale = np.abs(g).max(axis=None if shared else (1, 2, 3), keepdims=True)
     g = 0.5 + 0.5 * g / np.where(scale > 0, scale, 1)
     return np.repeat(g, 3, axis=-1) if g.shape[-1] == 1 else g[..., :3]
 
@@ -82,7 +83,7 @@ def grid_figure(images, rows: Sequence[tuple], col_titles: Sequence[str] | None 
     for i, (name, data) in enumerate(rows, start=1):
         data = data.detach().cpu() if isinstance(data, torch.Tensor) else torch.as_tensor(np.asarray(data))
         if data.dim() == 4:
-            pics = gradient_image(data)
+            pics = gradient_image(data, shared)
             for j in range(n):
                 axes[i, j].imshow(pics[j])
         else:
@@ -99,5 +100,5 @@ def grid_figure(images, rows: Sequence[tuple], col_titles: Sequence[str] | None 
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=9, y=1.0 + 0.12 / (1 + len(rows)))  # above the column titles
     return fig

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import torch
 
+from tamrin.errors import UserError
 from tamrin.explain import explain
 from tamrin.explain.overlay import normalize, overlay, to_display
 from tamrin.explain.stats import central_mask, mass_in_region
@@ -39,13 +40,16 @@ def explain_all(model, x: torch.Tensor, method: str = "gradcam", layer=None, bat
     """Maps (N, H, W) float32 numpy, predictions and confidences for every image, in batches."""
     from tqdm import tqdm
 
+    if len(x) == 0:
+        raise UserError("no images to explain")
+    device = next(model.parameters(), torch.empty(0)).device
     maps, preds, conf = [], [], []
     starts = range(0, len(x), batch_size)
     for i in tqdm(starts, desc=f"explain ({method})", disable=not sys.stderr.isatty(), leave=False):
-        e = explain(model, x[i:i + batch_size], method, layer)
-        maps.append(e.maps.numpy().astype(np.float32))
-        preds.append(e.predicted.numpy())
-        conf.append(e.probs.max(1).values.numpy())
+        e = explain(model, x[i:i + batch_size].to(device), method, layer)
+        maps.append(e.maps.cpu().numpy().astype(np.float32))
+        preds.append(e.predicted.cpu().numpy())
+        conf.append(e.probs.max(1).values.cpu().numpy())
     return np.concatenate(maps), np.concatenate(preds), np.concatenate(conf), e.layer
 
 
@@ -170,6 +174,8 @@ def explain_sections(run, model, images, labels, classes, layer=None, method: st
     central box covering half of each side (a quarter of the area)."""
     x = _as_tensor(images)
     labels = np.asarray(labels).astype(np.int64)
+    if len(labels) != len(x):
+        raise UserError(f"explain_sections: {len(x)} images but {len(labels)} labels")
     maps, preds, conf, used_layer = explain_all(model, x, method, layer, batch_size)
     if region_mask is None:
         region = central_mask(*maps.shape[1:], fraction=0.5)
