@@ -66,6 +66,11 @@ def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
         assert (out / "figures" / f"{fig}.png").is_file(), fig
     assert (out / "cache" / "vgg16_features_train.pt").is_file() and (out / "report.html").is_file()
     assert any("skipped" in n for n in meta["notices"]) and any("CIFAR-10" in n for n in meta["notices"])
+    # `tamrin explain RUN_DIR` can rebuild the models from their checkpoints (model_spec + classes/input size)
+    from tamrin.explain import load_model_from_run
+
+    gap = load_model_from_run(out, "hg_vgg_gap")
+    assert gap(torch.rand(2, 3, 16, 16)).shape == (2, 3)
     # resume: a rerun in the same folder retrains nothing (finished checkpoints) and reproduces the numbers
     run_experiment(exp, cfg, tmp_path / "runs", pdf=False, run_dir=out)
     again = json.loads((out / "results.json").read_text())["models"]

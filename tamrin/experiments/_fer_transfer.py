@@ -122,7 +122,9 @@ def train_transfer(cfg, run, d, weights, augment) -> dict:
     ft = None
     if t.finetune.epochs > 0 and trainable:
         ft = fit(model, (xs["train"], d.y["train"]), (xs["validation"], d.y["validation"]), t.finetune, run,
-                 tag="vgg16_finetune", augment=aug, class_weights=cw, seed=cfg.seed)
+                 tag="vgg16_finetune", augment=aug, class_weights=cw, seed=cfg.seed,
+                 checkpoint_meta={"classes": list(d.classes), "input_size": [t.size, t.size],
+                                  "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
     for p in model.parameters():
         p.requires_grad_(True)
     return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "head": head, "finetune": ft,

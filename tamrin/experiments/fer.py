@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from tamrin.errors import UserError
-from tamrin.experiments._fer_data import class_weights, data_sections, load_face_data
+from tamrin.experiments._fer_data import class_weights, data_sections, load_face_data, per_class_picks
 from tamrin.experiments._fer_eval import (comparison_section, flip_tta_probs, improvement_section, measure,
                                           softmax_probs, top_confusions)
 from tamrin.experiments._fer_transfer import freeze_report, train_transfer, transfer_probs
@@ -111,7 +111,8 @@ def run(cfg: Config, run) -> list[Section]:
     for tag, name, tcfg in (("hg_vgg", "Compact VGG (Hewitt & Gunes)", cfg.compact), ("hg_vgg_gap", "Compact VGG, GAP head", cfg.gap)):
         torch.manual_seed(cfg.seed)
         model = create(tag, num_classes=k, width_mult=cfg.compact_width, input_size=h, in_chans=c)
-        res = fit(model, *trainval, tcfg, run, tag=tag, augment=cfg.augment, class_weights=cw, seed=cfg.seed)
+        res = fit(model, *trainval, tcfg, run, tag=tag, augment=cfg.augment, class_weights=cw, seed=cfg.seed,
+                  checkpoint_meta={"classes": list(d.classes), "input_size": [h, w]})  # for `tamrin explain RUN_DIR`
         probs = {s: softmax_probs(model, x) for s, x in d.x.items()}
         models[tag] = (model, res, probs, name)
 
@@ -178,7 +179,6 @@ def run(cfg: Config, run) -> list[Section]:
 
 
 def _explain(cfg, run, d, models) -> list[Section]:
-    from tamrin.experiments._fer_data import per_class_picks
     from tamrin.explain import explain_sections
 
     y = d.y["validation"].numpy()
