@@ -35,7 +35,8 @@ def measure(model, example: torch.Tensor, repeats: int = 20) -> dict:
             "input": "×".join(str(v) for v in example.shape[1:])}
 
 
-def comparison_section(rows: list[dict], anchors: str) -> Section:
+def comparison_section(rows: list[dict], anchors: str, majority: float = float("nan")) -> Section:
+    """`majority`: validation accuracy of always predicting the most frequent class (the floor to beat)."""
     s = Section("Comparison of the models")
     best = max(rows, key=lambda r: r["acc"])
     small = min(rows, key=lambda r: r["params"])
@@ -50,6 +51,10 @@ def comparison_section(rows: list[dict], anchors: str) -> Section:
            f"and {big['name']} the most ({big['params']:,}, {big['mb']:.1f} MB, {big['latency_ms']:.2f} ms): "
            f"{big['params'] / small['params']:.1f}x the parameters for "
            f"{100 * (big['acc'] - small['acc']):+.1f} points of accuracy.")
+    if majority == majority:
+        txt += (f" For scale: always predicting the most frequent validation class scores {majority:.1%}"
+                + ("; the best model is not clearly above that floor, so it has barely started to learn (too few epochs "
+                   "for its regularisation)." if best["acc"] < majority + 0.05 else "."))
     s.text(txt)
     s.text(anchors)
     return s

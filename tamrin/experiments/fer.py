@@ -59,6 +59,8 @@ class Config:
     class_weights: bool = True
     augment: FaceAugment = field(default_factory=FaceAugment)
     compact_width: float = 1.0
+    dropout_conv: float = 0.2   # Gaussian dropout after each pool (the paper's code)
+    dropout_fc: float = 0.5     # dropout after the dense layers (the paper's code)
     compact: TrainConfig = field(default_factory=lambda: _adam(30))
     gap: TrainConfig = field(default_factory=lambda: _adam(30))
     transfer: TransferConfig = field(default_factory=TransferConfig)
@@ -110,7 +112,8 @@ def run(cfg: Config, run) -> list[Section]:
 
     for tag, name, tcfg in (("hg_vgg", "Compact VGG (Hewitt & Gunes)", cfg.compact), ("hg_vgg_gap", "Compact VGG, GAP head", cfg.gap)):
         torch.manual_seed(cfg.seed)
-        model = create(tag, num_classes=k, width_mult=cfg.compact_width, input_size=h, in_chans=c)
+        model = create(tag, num_classes=k, width_mult=cfg.compact_width, input_size=h, in_chans=c,
+                       drop_conv=cfg.dropout_conv, drop_fc=cfg.dropout_fc)
         res = fit(model, *trainval, tcfg, run, tag=tag, augment=cfg.augment, class_weights=cw, seed=cfg.seed,
                   checkpoint_meta={"classes": list(d.classes), "input_size": [h, w]})  # for `tamrin explain RUN_DIR`
         probs = {s: softmax_probs(model, x) for s, x in d.x.items()}
@@ -166,7 +169,9 @@ def run(cfg: Config, run) -> list[Section]:
         rows.append({"tag": tag, "name": name, **mm, "seconds": res.seconds, "acc": v["accuracy"], "macro_f1": v["macro_f1"],
                      "kappa": v["kappa"], "auc": v["auc_macro"], **({"test_acc": metrics["test"]["accuracy"]} if "test" in metrics else {})})
         results[tag] = metrics
-    sections.insert(0, comparison_section(rows, ANCHORS))
+    yv = d.y["validation"]
+    majority = float(torch.bincount(yv, minlength=k).max()) / max(1, len(yv))
+    sections.insert(0, comparison_section(rows, ANCHORS, majority))
 
     sections += _explain(cfg, run, d, models)
     best = max(rows, key=lambda r: r["acc"])
