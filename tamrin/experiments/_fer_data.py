@@ -87,8 +87,8 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
               if cfg.train_per_class else ""))
     s.table(*split_table({sp: yy.numpy() for sp, yy in d.y.items()}, classes), "Images per class in each split.")
     pick = per_class_picks(ytr, k, 3, cfg.seed)
-    grid = figs.image_grid(d.images["train"][pick], [str(classes[i]) for i in ytr[pick]], ncols=9 if k * 3 % 9 == 0 else 6,
-                           cmap="gray" if c == 1 else None)
+    # one class per row (three images), whatever the number of classes
+    grid = figs.image_grid(d.images["train"][pick], [str(classes[i]) for i in ytr[pick]], ncols=3, cmap="gray" if c == 1 else None)
     s.figure(run.save_figure(grid, "samples"), "Three training images per class, as loaded (pixels in [0, 1]).", width=0.8, base=run.path)
 
     counts = np.bincount(ytr, minlength=k)
@@ -118,7 +118,7 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
     xa = cfg.augment(d.x["train"][pick3], torch.Generator().manual_seed(cfg.seed))
     both = torch.stack([d.x["train"][pick3], xa], 1).flatten(0, 1)  # original, augmented, original, ...
     titles = [f"{classes[int(ytr[i])]}" + (" (aug)" if j else "") for i in pick3 for j in (0, 1)]
-    grid = figs.image_grid(both.permute(0, 2, 3, 1).numpy(), titles, ncols=6, cmap="gray" if c == 1 else None)
+    grid = figs.image_grid(both.permute(0, 2, 3, 1).numpy(), titles, ncols=6, cmap="gray" if c == 1 else None)  # a class per row
     aug.figure(run.save_figure(grid, "augmented"), "Three training images per class, each followed by one random "
                "augmented version (as the network sees it in one epoch).", width=0.8, base=run.path)
     return [s, bal, aug]
