@@ -15,6 +15,12 @@ from tamrin.scratch.conv import (
     residual_block_backward,
     residual_block_forward,
 )
+from tamrin.scratch.gradcheck import (
+    check_layer,
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    rel_error,
+)
 from tamrin.scratch.layers import (
     affine_backward,
     affine_forward,
@@ -28,3 +34,22 @@ from tamrin.scratch.layers import (
     tanh_backward,
     tanh_forward,
 )
+from tamrin.scratch.losses import bce_loss, hinge_loss, l2_regularization, mse_loss, softmax_loss
+from tamrin.scratch.norm import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+)
+from tamrin.scratch.pool import (
+    avg_pool_backward,
+    avg_pool_forward,
+    global_avg_pool_backward,
+    global_avg_pool_forward,
+    max_pool_backward,
+    max_pool_forward,
+)
+from tamrin.scratch import optim  # noqa: E402  (update rules: optim.sgd, optim.adam, ...)
