@@ -66,7 +66,7 @@ def test_fast_conv_matches_numerical_gradient(case):
 
 def test_naive_conv_matches_numerical_gradient():
     rng = np.random.default_rng(0)
-    arrays = {"x": rng.standard_normal((2, 4, 5, 6)), "w": rng.standard_normal((4, 2, 3, 2)),
+    arrays = {"x": rng.standard_normal((1, 4, 5, 6)), "w": rng.standard_normal((4, 2, 3, 2)),
               "b": rng.standard_normal(4)}
     params = {"stride": (2, 1), "padding": 1, "dilation": (1, 2), "groups": 2}
     errs = check_layer(conv2d_forward_naive, conv2d_backward_naive, arrays, params)
@@ -146,3 +146,20 @@ def test_conv_rejects_bad_groups_and_sizes():
         conv2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)))
     with pytest.raises(UserError, match="residual"):
         residual_block_forward(np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 3, 3)))
+
+
+def test_fast_conv_is_the_same_when_split_into_chunks(monkeypatch):
+    """The fast conv works on a few examples at a time; force one example per chunk and compare."""
+    import tamrin.scratch.conv as conv
+
+    rng = np.random.default_rng(5)
+    arrays = {"x": rng.standard_normal((3, 4, 6, 5)), "w": rng.standard_normal((6, 2, 3, 3)),
+              "b": rng.standard_normal(6)}
+    params = {"stride": (2, 1), "padding": 1, "dilation": 1, "groups": 2}
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    assert len(conv._chunks(conv._geometry(arrays["x"], arrays["w"], **params), 8)) == 3
+    ref, grads, dout = torch_forward_backward(_torch_conv(params), list(arrays.values()))
+    out, cache = conv2d_forward(**arrays, **params)
+    assert max_abs_rel(out, ref) < TORCH_TOL
+    for mine, theirs in zip(conv2d_backward(dout, cache), grads):
+        assert max_abs_rel(mine, theirs) < TORCH_TOL
