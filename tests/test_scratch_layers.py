@@ -173,3 +173,22 @@ def test_l2_regularization_gradient_and_structure():
         np.testing.assert_allclose(g, num, rtol=1e-8, atol=1e-10)
     single_loss, single_grad = l2_regularization(ws[0], 0.3)
     np.testing.assert_allclose(single_grad, 0.3 * ws[0])
+
+
+# ---------------------------------------------------------------- the gradient checker itself
+
+
+def test_numerical_gradient_of_a_known_function():
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    num = eval_numerical_gradient(lambda z: np.sum(z ** 3), x.copy())
+    np.testing.assert_allclose(num, 3 * x ** 2, rtol=1e-8)  # truncation error h^2 f''' / 6 = 1e-10
+
+
+def test_check_layer_catches_a_wrong_backward():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+
+    def wrong_backward(dout, cache):  # forgets the (1 - tanh^2) factor
+        return dout
+
+    assert check_layer(tanh_forward, tanh_backward, {"x": x})["x"] < GRAD_TOL
+    assert check_layer(tanh_forward, wrong_backward, {"x": x})["x"] > 1e-2

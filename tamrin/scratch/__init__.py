@@ -3,6 +3,10 @@
 Layers are pairs of functions ``X_forward(x, ...) -> (out, cache)`` and ``X_backward(dout, cache) -> grads``
 (CS231n / EECS 498 style); optimizers are ``update(w, dw, config) -> (w, config)`` in ``tamrin.scratch.optim``;
 gradient checking lives in ``tamrin.scratch.gradcheck``.
+
+Conventions: tensors are NCHW and conv weights (F, C/groups, KH, KW) as in torch; dropout's ``p`` is the
+DROP probability (as torch.nn.Dropout); batch norm's momentum and running statistics follow torch.nn.BatchNorm;
+every loss returns ``(mean loss, dL/dx)``.
 """
 
 from tamrin.scratch.conv import (
@@ -34,7 +38,7 @@ from tamrin.scratch.layers import (
     tanh_backward,
     tanh_forward,
 )
-from tamrin.scratch.losses import bce_loss, hinge_loss, l2_regularization, mse_loss, softmax_loss
+from tamrin.scratch.losses import bce_loss, hinge_loss, l2_regularization, mse_loss, softmax_loss, svm_loss
 from tamrin.scratch.norm import (
     batchnorm_backward,
     batchnorm_backward_alt,

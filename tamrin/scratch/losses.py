@@ -54,6 +54,9 @@ def hinge_loss(x, y, margin=1.0):
     return loss, active / n
 
 
+svm_loss = hinge_loss  # CS231n's name for the same loss
+
+
 def bce_loss(x, y):
     """Binary cross-entropy on logits (torch.nn.functional.binary_cross_entropy_with_logits).
 

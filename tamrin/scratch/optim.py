@@ -2,7 +2,8 @@
 
 ``config`` is a dict holding the hyper-parameters and the optimizer state (velocity, moment estimates,
 step count). Pass the returned config to the next call for the same parameter; one config per
-parameter array. Missing hyper-parameters get torch.optim's defaults.
+parameter array. Missing hyper-parameters get torch.optim's defaults, except plain SGD's learning rate
+(1e-2) and SGD's momentum (0.9), which follow CS231n (torch: 1e-3 and 0).
 
 The formulas are those of torch.optim (SGD, RMSprop, Adagrad, Adam, AdamW), operation for operation,
 so the tests can compare every step in float64. Key: "learning_rate" (CS231n's name; "lr" is accepted
