@@ -10,6 +10,7 @@ import numpy as np
 
 from tamrin.errors import UserError
 from tamrin.scratch import layers as L
+from tamrin.scratch.losses import softmax_loss
 
 __all__ = ["FullyConnectedNet", "ConvNet", "init_weight"]
 
@@ -116,7 +117,7 @@ class FullyConnectedNet:
         if y is None:
             return scores
 
-        loss, dscores = L.softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y)
         grads: dict[str, np.ndarray] = {}
         dh, grads[f"W{n}"], grads[f"b{n}"] = L.affine_backward(dscores, c_last)
         for i in range(n - 1, 0, -1):
@@ -172,13 +173,13 @@ class ConvNet:
         X = X.astype(self.dtype, copy=False)
         h, c_conv = C.conv2d_forward(X, p["W1"], p["b1"], stride=1, padding=self.pad)
         h, c_r1 = L.relu_forward(h)
-        h, c_pool = P.max_pool_forward(h, pool=2, stride=2)
+        h, c_pool = P.max_pool_forward(h, kernel_size=2, stride=2)
         h, c_a2 = L.affine_forward(h, p["W2"], p["b2"])
         h, c_r2 = L.relu_forward(h)
         scores, c_a3 = L.affine_forward(h, p["W3"], p["b3"])
         if y is None:
             return scores
-        loss, d = L.softmax_loss(scores, y)
+        loss, d = softmax_loss(scores, y)
         g = {}
         d, g["W3"], g["b3"] = L.affine_backward(d, c_a3)
         d = L.relu_backward(d, c_r2)

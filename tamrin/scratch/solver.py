@@ -33,7 +33,8 @@ class Solver:
     def __init__(self, model, data: dict, update_rule: str | Callable = "sgd", optim_config: dict | None = None,
                  lr_decay: float = 1.0, batch_size: int = 100, num_epochs: int = 10, print_every: int = 100,
                  verbose: bool = True, seed: int = 0, num_train_samples: int | None = 1000,
-                 num_val_samples: int | None = None, epoch_callback: Callable | None = None):
+                 num_val_samples: int | None = None, epoch_callback: Callable | None = None,
+                 augment: Callable | None = None):
         """
         data: dict with X_train, y_train, X_val, y_val (numpy arrays).
         update_rule: a name in tamrin.scratch.optim (sgd, sgd_momentum, rmsprop, adagrad, adam) or a function.
@@ -42,6 +43,7 @@ class Solver:
         num_train_samples: training accuracy is measured on this many random training samples
             (None = all), since measuring on all of them every epoch can cost as much as the epoch.
         epoch_callback: called as f(solver, record) after every epoch (e.g. to log metrics).
+        augment: optional f(X_batch, rng) -> X_batch applied to every training batch (data augmentation).
         """
         missing = [k for k in ("X_train", "y_train", "X_val", "y_val") if k not in data]
         if missing:
@@ -68,6 +70,7 @@ class Solver:
         self.num_train_samples = num_train_samples
         self.num_val_samples = num_val_samples
         self.epoch_callback = epoch_callback
+        self.augment = augment
         self.rng = np.random.default_rng(seed)
         self._reset()
 
@@ -88,7 +91,9 @@ class Solver:
         loss, grads = self.model.loss(X_batch, y_batch)
         for name, w in self.model.params.items():
             new_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
-            self.model.params[name] = new_w
+            # keep the model's dtype: a float64 scalar in an update rule must not silently turn a
+            # float32 model into a (twice as slow) float64 one
+            self.model.params[name] = new_w.astype(w.dtype, copy=False)
         return float(loss)
 
     def check_accuracy(self, X: np.ndarray, y: np.ndarray, num_samples: int | None = None, batch_size: int = 1000) -> float:
@@ -117,7 +122,10 @@ class Solver:
                        disable=not show_bar, leave=False)
             for i in bar:
                 idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                loss = self._step(self.X_train[idx], self.y_train[idx])
+                X_batch = self.X_train[idx]
+                if self.augment is not None:
+                    X_batch = self.augment(X_batch, self.rng)
+                loss = self._step(X_batch, self.y_train[idx])
                 if not np.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at iteration {it}; lower the learning rate")
                 self.loss_history.append(loss)
