@@ -65,3 +65,67 @@ def test_walkthrough_rejects_bad_filter():
         apply_overrides(rw.Config(), ["filter=[[1,2],[3,4]]"])
     with pytest.raises(UserError):
         apply_overrides(rw.Config(), ["input=[[1,2,3],[4,5]]"])
+
+
+# --- conv-gradients -----------------------------------------------------------------------------------
+def test_conv_gradients_match_torch_and_finite_differences():
+    from tamrin.experiments import conv_gradients as cg
+
+    cfg = cg.Config()
+    x, w, dy = (np.array(v) for v in (cfg.x, cfg.w, cfg.dy))
+    f, errs = cg.check_all(x, w, dy)
+    assert errs["PyTorch autograd"] < 1e-12 and errs["finite differences"] < 1e-7
+    # independent: torch directly on the task's numbers
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    F.conv2d(xt[None, None], wt[None, None]).backward(torch.tensor(dy)[None, None])
+    np.testing.assert_allclose(f["dW"], wt.grad.numpy())
+    np.testing.assert_allclose(f["dX"], xt.grad.numpy())
+    # the formulas as scipy states them: dW = valid xcorr(X, dY), dX = full conv(dY, W)
+    from scipy.signal import convolve2d
+    np.testing.assert_allclose(f["dX"], convolve2d(dy, w, mode="full"))
+    np.testing.assert_allclose(f["dW"], correlate2d(x, dy, mode="valid"))
+
+
+def test_conv_gradients_gap_case_and_1d():
+    from tamrin.experiments import conv_gradients as cg
+
+    rng = np.random.default_rng(0)
+    x2, w2 = rng.standard_normal((3, 3)), rng.standard_normal((2, 2))
+    g, t = cg.gap_case(x2, w2), cg.gap_case_torch(x2, w2)
+    np.testing.assert_allclose(g["dW"], t["dW"], atol=1e-12)
+    np.testing.assert_allclose(g["dX"], t["dX"], atol=1e-12)
+    x1, w1, d1 = rng.standard_normal(7), rng.standard_normal(3), rng.standard_normal(5)
+    c, ct = cg.case_1d(x1, w1, d1), cg.case_1d_torch(x1, w1, d1)
+    np.testing.assert_allclose(c["dw"], ct["dw"], atol=1e-12)
+    np.testing.assert_allclose(c["dx"], ct["dx"], atol=1e-12)
+    assert cg.chain_two_layers(1)["err"] < 1e-12
+
+
+@pytest.mark.parametrize("dy,dx", [(2, 3), (-1, 2), (3, -2)])
+def test_translation_equivariance(dy, dx):
+    """conv(shift(x)) == shift(conv(x)) for content away from the border; checked with torch's conv2d too."""
+    from tamrin.experiments import conv_gradients as cg
+
+    img = cg.pattern_image()
+    k = np.random.default_rng(abs(dy * 7 + dx)).standard_normal((3, 3))
+    lhs = cg.feature_map(cg.shift(img, dy, dx), k)
+    rhs = cg.shift(cg.feature_map(img, k), dy, dx)
+    np.testing.assert_allclose(lhs, rhs, atol=1e-12)
+    ref = F.conv2d(torch.from_numpy(cg.shift(img, dy, dx))[None, None], torch.from_numpy(k)[None, None], padding=1)
+    np.testing.assert_allclose(lhs, ref[0, 0].numpy(), atol=1e-12)
+
+
+def test_pooling_adds_partial_invariance():
+    from tamrin.experiments import conv_gradients as cg
+
+    inv = cg.invariance_table(cg.pattern_image(), max_shift=2)
+    assert inv[1]["pool_same"] > inv[1]["feature_same"]  # pooling keeps more of the map under a 1-px shift
+    assert inv[2]["pool_shifted"]  # a shift by the stride shifts the pooled map by one cell
+
+
+def test_conv_gradients_report(tmp_path):
+    from tamrin.experiments import conv_gradients as cg
+
+    sections = cg.run(cg.Config(), Run(tmp_path, "conv-gradients", quiet=True))
+    assert len(sections) == 4 and (tmp_path / "figures" / "equivariance.png").exists()
