@@ -79,6 +79,10 @@ class Solver:
         self.best_val_acc = -1.0
         self.best_epoch = 0
         self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+        self.best_bn = _bn_state(self.model)
+        # where training stands (train() swaps the best parameters into the model when it ends)
+        self.train_params: dict[str, np.ndarray] | None = None
+        self.train_bn: list[dict] | None = None
         self.loss_history: list[float] = []
         self.train_acc_history: list[float] = []
         self.val_acc_history: list[float] = []
@@ -115,6 +119,9 @@ class Solver:
         iters_per_epoch = max(n // self.batch_size, 1)
         show_bar = self.verbose and sys.stderr.isatty()
         it = len(self.loss_history)
+        if self.train_params is not None:  # continue from the last state, not from the best one
+            self.model.params = {k: v.copy() for k, v in self.train_params.items()}
+            _set_bn_state(self.model, self.train_bn)
         for _ in range(self.epoch, self.num_epochs):
             t0 = time.perf_counter()
             order = self.rng.permutation(n)
@@ -144,6 +151,7 @@ class Solver:
             if val_acc > self.best_val_acc:  # model selection on validation accuracy only
                 self.best_val_acc, self.best_epoch = val_acc, self.epoch
                 self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+                self.best_bn = _bn_state(self.model)
             record = {"epoch": self.epoch, "loss": float(np.mean(self.loss_history[-iters_per_epoch:])),
                       "train_acc": train_acc, "val_acc": val_acc, "seconds": self.epoch_seconds[-1]}
             if self.verbose:
@@ -151,7 +159,10 @@ class Solver:
                       f"train acc {train_acc:.3f} val acc {val_acc:.3f}", file=sys.stderr)
             if self.epoch_callback is not None:
                 self.epoch_callback(self, record)
+        self.train_params = {k: v.copy() for k, v in self.model.params.items()}
+        self.train_bn = _bn_state(self.model)
         self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+        _set_bn_state(self.model, self.best_bn)
         return self
 
     # --- persistence ----------------------------------------------------------------------------
@@ -161,7 +172,7 @@ class Solver:
 
         arrays: dict[str, np.ndarray] = {}
         scalars: dict[str, dict] = {}
-        for k, v in self.model.params.items():
+        for k, v in (self.train_params or self.model.params).items():
             arrays[f"param/{k}"] = v
         for k, v in self.best_params.items():
             arrays[f"best/{k}"] = v
@@ -174,6 +185,11 @@ class Solver:
                     scalars[p][ck] = cv
         for k in ("loss_history", "train_acc_history", "val_acc_history", "epoch_seconds"):
             arrays[k] = np.asarray(getattr(self, k), dtype=np.float64)
+        # batch-norm running statistics are state too, although gradient descent does not train them
+        for tag, state in (("bn", self.train_bn or _bn_state(self.model)), ("bestbn", self.best_bn)):
+            for i, bn in enumerate(state):
+                for ck, v in bn.items():
+                    arrays[f"{tag}/{i}/{ck}"] = v
         meta = {"epoch": self.epoch, "best_val_acc": self.best_val_acc, "best_epoch": self.best_epoch,
                 "update_rule": self.update_name, "optim_scalars": scalars,
                 "rng": self.rng.bit_generator.state}
@@ -187,15 +203,33 @@ class Solver:
         with np.load(path) as f:
             data = {k: f[k] for k in f.files}
         meta = json.loads(bytes(data.pop("meta_json")).decode())
-        self.model.params = {k[6:]: v for k, v in data.items() if k.startswith("param/")}
+        self.train_params = {k[6:]: v for k, v in data.items() if k.startswith("param/")}
+        self.train_bn = [dict() for _ in getattr(self.model, "bn_params", [])]
+        self.best_bn = [dict() for _ in getattr(self.model, "bn_params", [])]
         self.best_params = {k[5:]: v for k, v in data.items() if k.startswith("best/")}
         self.optim_configs = {p: dict(s) for p, s in meta["optim_scalars"].items()}
         for k, v in data.items():
             if k.startswith("optim/"):
                 _, p, ck = k.split("/", 2)
                 self.optim_configs[p][ck] = v
+            elif k.startswith("bn/") or k.startswith("bestbn/"):
+                tag, i, ck = k.split("/", 2)
+                (self.train_bn if tag == "bn" else self.best_bn)[int(i)][ck] = v
         for k in ("loss_history", "train_acc_history", "val_acc_history", "epoch_seconds"):
             setattr(self, k, [float(x) for x in data[k]])
         self.epoch, self.best_val_acc, self.best_epoch = meta["epoch"], meta["best_val_acc"], meta["best_epoch"]
         self.rng.bit_generator.state = meta["rng"]
+        # ready to predict with the best parameters; train() resumes from train_params
+        self.model.params = {k: v.copy() for k, v in self.best_params.items()}
+        _set_bn_state(self.model, self.best_bn)
         return self
+
+
+def _bn_state(model) -> list[dict]:
+    """Copies of the batch-norm running statistics of `model` (empty list when it has none)."""
+    return [{k: v.copy() for k, v in bn.items() if k.startswith("running_")} for bn in getattr(model, "bn_params", [])]
+
+
+def _set_bn_state(model, state) -> None:
+    for bn, saved in zip(getattr(model, "bn_params", []), state or []):
+        bn.update({k: v.copy() for k, v in saved.items()})
