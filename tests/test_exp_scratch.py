@@ -129,3 +129,45 @@ def test_conv_gradients_report(tmp_path):
 
     sections = cg.run(cg.Config(), Run(tmp_path, "conv-gradients", quiet=True))
     assert len(sections) == 4 and (tmp_path / "figures" / "equivariance.png").exists()
+
+
+# --- fc-from-scratch and autodiff-graph (tiny configurations) -------------------------------------------
+def test_fc_from_scratch_tiny_run(tmp_path):
+    from tamrin.experiments import fc_from_scratch as fc
+
+    cfg = fc.Config(embedded=True, max_train=300, study_epochs=1, dropout_epochs=1, overfit_epochs=30,
+                    headline=fc.Headline(hidden_dims=[32], epochs=1))
+    run = Run(tmp_path, "fc-from-scratch", quiet=True)
+    sections = fc.run(cfg, run)
+    titles = [s.title for s in sections]
+    assert any(t.startswith("(a)") for t in titles) and any(t.startswith("(e)") for t in titles)
+    overfit = [r for r in run.metrics if r.get("tag") == "a_overfit"]
+    assert max(r["train_acc"] for r in overfit) == 1.0  # 50 examples memorised
+    zero = [r for r in run.metrics if r.get("tag") == "e_zero"]
+    assert zero and zero[-1]["loss"] == pytest.approx(np.log(10), abs=0.05)  # symmetry: stuck at chance
+
+
+def test_shift_augment_moves_content():
+    from tamrin.experiments.fc_from_scratch import shift_augment
+
+    img = np.zeros((1, 28, 28), np.float32)
+    img[0, 10, 12] = 1.0
+    out = shift_augment(2, 28, 0.0, 1.0)(img.reshape(1, -1), np.random.default_rng(0)).reshape(28, 28)
+    assert out.sum() == 1.0 and abs(np.argwhere(out)[0] - [10, 12]).max() <= 2
+
+
+def test_autodiff_graph_matches_torch(tmp_path):
+    from tamrin.experiments import autodiff_graph as ag
+
+    for cfg in (ag.Config(), ag.Config(seed=3, lam=0.5), ag.Config(w=1.5, x=-2.0, b=0.3, t=1.0)):
+        v = ag.initial_values(cfg)
+        g = ag.build_graph(v, cfg.lam)
+        g["Lreg"].backward()
+        th = ag.torch_check(v, cfg.lam, cfg.lr)
+        for k in "wxbt":
+            assert g[k].grad == pytest.approx(th["grads"][k], rel=1e-12, abs=1e-15)
+        formulas = {name: val for name, _, val in ag.formulas(v, cfg.lam)}
+        assert formulas["∂L_reg/∂w"] == pytest.approx(th["grads"]["w"], rel=1e-12)
+        assert v["w"] - cfg.lr * g["w"].grad == pytest.approx(th["w_new"], rel=1e-12)
+    sections = ag.run(ag.Config(), Run(tmp_path, "autodiff-graph", quiet=True))
+    assert (tmp_path / "figures" / "graph.png").exists() and len(sections) == 3
