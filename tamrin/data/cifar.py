@@ -4,7 +4,8 @@
   dicts with a (10000, 3072) uint8 `data` array (channel-planar R, G, B rows) and `labels`; train =
   data_batch_1..5, test = test_batch, class names in batches.meta.
 * An image-folder tree `.../train/<class>/<n>.jpg` (our shared copy is a tar.gz of such a tree; it is
-  unpacked once, safely, into the cache and then decoded through the cached folder loader).
+  unpacked once, safely, into the cache, decoded with the folder loader, and the decoded uint8 arrays
+  are cached under the archive's identity; the unpacked files are then removed).
 
 The pickles are read with an unpickler that accepts only numpy arrays: unpickling an arbitrary file
 could run arbitrary code, and these files come from the internet.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import shutil
 import tarfile
 import zlib
 from pathlib import Path
@@ -40,6 +42,10 @@ _NUMPY_MODULES = {"numpy", "numpy.core.multiarray", "numpy._core.multiarray", "n
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
+        if (module, name) == ("_codecs", "encode"):  # how protocol-2 pickles written by Python 3 store bytes
+            import _codecs
+
+            return _codecs.encode
         if module in _NUMPY_MODULES and name in _ALLOWED:
             import importlib
 
@@ -147,6 +153,9 @@ def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDat
             return None, _find_split_parent(root, "train") is not None
         ds = load_image_folder(parent, split, size=(32, 32), mode="RGB", cache=False)
         write_cache(key, ds)
+        # the decoded arrays now stand for the unpacked files (tens of thousands of small files):
+        # remove them; a new archive, or a cache format change, simply unpacks again (seconds)
+        shutil.rmtree(root, ignore_errors=True)
     ds.source = f"CIFAR-10 JPEG folder from {archive}"
     if ds.skipped:
         import warnings
