@@ -72,7 +72,7 @@ def test_malicious_pickle_is_refused():
         read_batch(pickle.dumps({b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]}), "bad_shape")
 
 
-def _jpeg_tree_tar(root, path):
+def _jpeg_tree_tar(root, path, broken=False, empty_class=False):
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -81,6 +81,10 @@ def _jpeg_tree_tar(root, path):
         d.mkdir(parents=True)
         for i in range(3):
             Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(d / f"{i:04d}.jpg", quality=95)
+    if broken:
+        (root / "cifar10" / "train" / "bird" / "9999.jpg").write_bytes(b"\xff\xd8 truncated")
+    if empty_class:
+        (root / "cifar10" / "train" / "cat").mkdir()
     with tarfile.open(path, "w:gz") as tar:
         tar.add(root / "cifar10", arcname="cifar10")
 
@@ -88,17 +92,32 @@ def _jpeg_tree_tar(root, path):
 def test_jpeg_folder_tar_in_shared_dir(isolated, monkeypatch):
     shared = isolated / "shared"
     (shared / "cifar10").mkdir(parents=True)
-    _jpeg_tree_tar(isolated / "src", shared / "cifar10" / "cifar10-train.tar.gz")
+    _jpeg_tree_tar(isolated / "src", shared / "cifar10" / "cifar10-train.tar.gz", broken=True)
     monkeypatch.setenv("TAMRIN_SHARED", str(shared))
-    ds = load_cifar10()
+    with pytest.warns(UserWarning, match="skipped"):
+        ds = load_cifar10()
     assert ds.images.shape == (6, 32, 32, 3) and ds.classes == ["airplane", "bird"] and not ds.is_fallback
-    # unpacked into the cache, decoded, then the unpacked files removed (the arrays replace them)
-    assert (isolated / "cache" / "extracted").is_dir() and not list((isolated / "cache" / "extracted").iterdir())
-    again = load_cifar10()
+    assert len(ds.skipped) == 1 and "bird/9999.jpg" in ds.skipped[0]
+    # same pixels as decoding the unpacked files with the folder loader
+    from tamrin.data import load_image_folder
+
+    with pytest.warns(UserWarning):
+        direct = load_image_folder(isolated / "src" / "cifar10", "train", size=(32, 32), mode="RGB", cache=False)
+    np.testing.assert_array_equal(ds.images, direct.images)
+    assert len(list((isolated / "cache" / "folders").glob("cifar-train-*.npy"))) == 1  # decoded arrays cached
+    with pytest.warns(UserWarning):
+        again = load_cifar10()
     np.testing.assert_array_equal(ds.images, again.images)
     # only train exists: asking for test is an error, not a silent synthetic test set
     with pytest.raises(UserError, match="test split not present"):
         load_cifar10(split="test")
+
+
+def test_tar_with_empty_class_folder_is_an_error(isolated):
+    (isolated / "d").mkdir()
+    _jpeg_tree_tar(isolated / "src", isolated / "d" / "cifar10-train.tar.gz", empty_class=True)
+    with pytest.raises(UserError, match="train/cat .* contains no images"):
+        load_cifar10(isolated / "d")
 
 
 def test_explicit_folder_tree_and_errors(isolated):

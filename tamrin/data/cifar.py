@@ -3,9 +3,8 @@
 * The official python version (`cifar-10-python.tar.gz`, unpacking to `cifar-10-batches-py/`): pickled
   dicts with a (10000, 3072) uint8 `data` array (channel-planar R, G, B rows) and `labels`; train =
   data_batch_1..5, test = test_batch, class names in batches.meta.
-* An image-folder tree `.../train/<class>/<n>.jpg` (our shared copy is a tar.gz of such a tree; it is
-  unpacked once, safely, into the cache, decoded with the folder loader, and the decoded uint8 arrays
-  are cached under the archive's identity; the unpacked files are then removed).
+* An image-folder tree `.../train/<class>/<n>.jpg`, as folders or as a tar.gz of such a tree (our
+  shared copy): the tar's images are decoded straight from the archive and cached as uint8 arrays.
 
 The pickles are read with an unpickler that accepts only numpy arrays: unpickling an arbitrary file
 could run arbitrary code, and these files come from the internet.
@@ -15,19 +14,16 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
-import shutil
 import tarfile
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from tamrin.errors import UserError
 
-from .archive import safe_extract
 from .dataset import ArrayDataset
-from .folder import load_image_folder, read_cache, write_cache
-from .paths import cache_dir
+from .folder import decode_to_dataset, read_cache, write_cache
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar_batches", "load_cifar_archive", "load_cifar_folder_archive",
            "read_batch"]
@@ -120,42 +116,67 @@ def _archive_tag(archive: Path) -> str:
     return hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
-def _extracted_root(archive: Path) -> Path:
-    """Unpack an image-folder tar once into the cache; the folder name changes when the archive does."""
-    name = archive.name.split(".tar")[0].split(".tgz")[0]
-    target = cache_dir() / "extracted" / f"{name}-{_archive_tag(archive)}"
-    if not target.is_dir():
-        safe_extract(archive, target)
-    return target
+def _read_image_tar(archive: Path, split: str):
+    """Members `[<top>/]<split>/<class>/<file>` of an image-folder tar, read into memory in one pass.
 
+    Returns (classes, names, labels, blobs, other, splits seen). Nothing is written to disk, so no
+    member name can escape anywhere; links and special files are simply not images.
+    """
+    from .folder import IMAGE_EXTENSIONS
 
-def _find_split_parent(root: Path, split: str) -> Path | None:
-    """The folder holding `split/` at the top of an extracted tree (itself or one level down)."""
-    for cand in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-        if (cand / split).is_dir():
-            return cand
-    return None
+    by_class: dict[str, list[tuple[str, bytes]]] = {}
+    other, splits = [], set()
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for m in tar:
+                parts = PurePosixPath(m.name).parts
+                if len(parts) < 3 or len(parts) > 4 or parts[-1].startswith("."):
+                    continue
+                if m.isdir():
+                    if len(parts) >= 3 and parts[-2] == split:
+                        by_class.setdefault(parts[-1], [])  # an empty class folder must be noticed
+                    continue
+                splits.add(parts[-3])
+                if parts[-3] != split:
+                    continue
+                cls, name = parts[-2], f"{parts[-2]}/{parts[-1]}"
+                by_class.setdefault(cls, [])
+                if m.isfile() and PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS:
+                    by_class[cls].append((name, tar.extractfile(m).read()))
+                else:
+                    other.append(name)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {e})") from None
+    classes = sorted(by_class)
+    names, labels, blobs = [], [], []
+    for ci, cls in enumerate(classes):
+        if not by_class[cls]:
+            raise UserError(f"class folder {split}/{cls} in {archive} contains no images")
+        for name, blob in sorted(by_class[cls]):
+            names.append(name)
+            labels.append(ci)
+            blobs.append(blob)
+    return classes, names, labels, blobs, sorted(other), splits
 
 
 def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDataset | None, bool]:
-    """(data set or None, archive usable) from a tar of `cifar10/<split>/<class>/*.jpg` images.
+    """(data set or None, archive holds any split) from a tar of `cifar10/<split>/<class>/*.jpg` images.
 
-    The decoded arrays are cached under the archive's identity, so a second load is one np.load,
-    without even listing the 50,000 unpacked files.
+    The images are decoded straight out of the archive (no 50,000 small files written to disk and
+    deleted again: on a busy shared disk that took minutes) with the folder loader's decoder pool,
+    and the uint8 arrays are cached under the archive's identity: the second load is one np.load.
     """
     archive = Path(archive)
-    key = f"cifar-{split}-{_archive_tag(archive)}"
+    st = archive.stat()
+    tag = hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = f"cifar-{split}-{tag}"
     ds = read_cache(key)
     if ds is None:
-        root = _extracted_root(archive)
-        parent = _find_split_parent(root, split)
-        if parent is None:
-            return None, _find_split_parent(root, "train") is not None
-        ds = load_image_folder(parent, split, size=(32, 32), mode="RGB", cache=False)
+        classes, names, labels, blobs, other, splits = _read_image_tar(archive, split)
+        if not names:
+            return None, bool(splits)
+        ds = decode_to_dataset(blobs, names, labels, classes, (32, 32), "RGB", other, f"decoding {archive.name}")
         write_cache(key, ds)
-        # the decoded arrays now stand for the unpacked files (tens of thousands of small files):
-        # remove them; a new archive, or a cache format change, simply unpacks again (seconds)
-        shutil.rmtree(root, ignore_errors=True)
     ds.source = f"CIFAR-10 JPEG folder from {archive}"
     if ds.skipped:
         import warnings
