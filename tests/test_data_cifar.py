@@ -94,8 +94,16 @@ def test_jpeg_folder_tar_in_shared_dir(isolated, monkeypatch):
     (shared / "cifar10").mkdir(parents=True)
     _jpeg_tree_tar(isolated / "src", shared / "cifar10" / "cifar10-train.tar.gz", broken=True)
     monkeypatch.setenv("TAMRIN_SHARED", str(shared))
+    class Run:
+        notices = []
+
+        def notice(self, m):
+            self.notices.append(m)
+
+    run = Run()
     with pytest.warns(UserWarning, match="skipped"):
-        ds = load_cifar10()
+        ds = load_cifar10(run=run)
+    assert len(run.notices) == 1 and "bird/9999.jpg" in run.notices[0]  # skipped files reach the report
     assert ds.images.shape == (6, 32, 32, 3) and ds.classes == ["airplane", "bird"] and not ds.is_fallback
     assert len(ds.skipped) == 1 and "bird/9999.jpg" in ds.skipped[0]
     # same pixels as decoding the unpacked files with the folder loader
