@@ -1,5 +1,4 @@
 """CIFAR-10: python pickles (folder and tar.gz), image-folder trees, lookup, fallback, real shared data."""
-import io
 import os
 import pickle
 import tarfile

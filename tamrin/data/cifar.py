@@ -15,6 +15,7 @@ import hashlib
 import io
 import pickle
 import tarfile
+import warnings
 import zlib
 from pathlib import Path, PurePosixPath
 
@@ -130,11 +131,11 @@ def _read_image_tar(archive: Path, split: str):
         with tarfile.open(archive, "r:*") as tar:
             for m in tar:
                 parts = PurePosixPath(m.name).parts
-                if len(parts) < 3 or len(parts) > 4 or parts[-1].startswith("."):
+                if m.isdir():  # [<top>/]<split>/<class>/: an empty class folder must be noticed
+                    if len(parts) in (2, 3) and parts[-2] == split and not parts[-1].startswith("."):
+                        by_class.setdefault(parts[-1], [])
                     continue
-                if m.isdir():
-                    if len(parts) >= 3 and parts[-2] == split:
-                        by_class.setdefault(parts[-1], [])  # an empty class folder must be noticed
+                if len(parts) not in (3, 4) or parts[-1].startswith("."):
                     continue
                 splits.add(parts[-3])
                 if parts[-3] != split:
@@ -167,9 +168,7 @@ def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDat
     and the uint8 arrays are cached under the archive's identity: the second load is one np.load.
     """
     archive = Path(archive)
-    st = archive.stat()
-    tag = hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    key = f"cifar-{split}-{tag}"
+    key = f"cifar-{split}-{_archive_tag(archive)}"
     ds = read_cache(key)
     if ds is None:
         classes, names, labels, blobs, other, splits = _read_image_tar(archive, split)
@@ -179,7 +178,5 @@ def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDat
         write_cache(key, ds)
     ds.source = f"CIFAR-10 JPEG folder from {archive}"
     if ds.skipped:
-        import warnings
-
         warnings.warn(f"{len(ds.skipped)} file(s) of {archive.name} skipped: " + "; ".join(ds.skipped[:5]), stacklevel=2)
     return ds, True
