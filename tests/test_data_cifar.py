@@ -111,7 +111,7 @@ def test_jpeg_folder_tar_in_shared_dir(isolated, monkeypatch):
     with pytest.warns(UserWarning):
         direct = load_image_folder(isolated / "src" / "cifar10", "train", size=(32, 32), mode="RGB", cache=False)
     np.testing.assert_array_equal(ds.images, direct.images)
-    assert len(list((isolated / "cache" / "folders").glob("cifar-train-*.npy"))) == 1  # decoded arrays cached
+    assert len(list((isolated / "cache" / "folders").glob("tar-*.npy"))) == 1  # decoded arrays cached
     with pytest.warns(UserWarning):
         again = load_cifar10()
     np.testing.assert_array_equal(ds.images, again.images)

@@ -11,20 +11,18 @@ could run arbitrary code, and these files come from the internet.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import tarfile
-import warnings
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
-from .folder import decode_to_dataset, read_cache, write_cache
+from .tarfolder import load_image_tar, read_image_tar
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar_batches", "load_cifar_archive", "load_cifar_folder_archive",
            "read_batch"]
@@ -111,72 +109,12 @@ def load_cifar_archive(archive: str | Path, split: str) -> ArrayDataset | None:
     return _assemble(parts, _classes(blobs.get("batches.meta")), f"CIFAR-10 python archive {archive}")
 
 
-def _archive_tag(archive: Path) -> str:
-    """Identity of an archive file: it changes when the archive is replaced or modified."""
-    st = archive.stat()
-    return hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-
-
-def _read_image_tar(archive: Path, split: str):
-    """Members `[<top>/]<split>/<class>/<file>` of an image-folder tar, read into memory in one pass.
-
-    Returns (classes, names, labels, blobs, other, splits seen). Nothing is written to disk, so no
-    member name can escape anywhere; links and special files are simply not images.
-    """
-    from .folder import IMAGE_EXTENSIONS
-
-    by_class: dict[str, list[tuple[str, bytes]]] = {}
-    other, splits = [], set()
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            for m in tar:
-                parts = PurePosixPath(m.name).parts
-                if m.isdir():  # [<top>/]<split>/<class>/: an empty class folder must be noticed
-                    if len(parts) in (2, 3) and parts[-2] == split and not parts[-1].startswith("."):
-                        by_class.setdefault(parts[-1], [])
-                    continue
-                if len(parts) not in (3, 4) or parts[-1].startswith("."):
-                    continue
-                splits.add(parts[-3])
-                if parts[-3] != split:
-                    continue
-                cls, name = parts[-2], f"{parts[-2]}/{parts[-1]}"
-                by_class.setdefault(cls, [])
-                if m.isfile() and PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS:
-                    by_class[cls].append((name, tar.extractfile(m).read()))
-                else:
-                    other.append(name)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {e})") from None
-    classes = sorted(by_class)
-    names, labels, blobs = [], [], []
-    for ci, cls in enumerate(classes):
-        if not by_class[cls]:
-            raise UserError(f"class folder {split}/{cls} in {archive} contains no images")
-        for name, blob in sorted(by_class[cls]):
-            names.append(name)
-            labels.append(ci)
-            blobs.append(blob)
-    return classes, names, labels, blobs, sorted(other), splits
-
-
 def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDataset | None, bool]:
-    """(data set or None, archive holds any split) from a tar of `cifar10/<split>/<class>/*.jpg` images.
-
-    The images are decoded straight out of the archive (no 50,000 small files written to disk and
-    deleted again: on a busy shared disk that took minutes) with the folder loader's decoder pool,
-    and the uint8 arrays are cached under the archive's identity: the second load is one np.load.
-    """
+    """(data set or None, archive holds any split) from a tar of `cifar10/<split>/<class>/*.jpg` images,
+    decoded to 32x32 RGB straight from the archive and cached (see tarfolder.py)."""
     archive = Path(archive)
-    key = f"cifar-{split}-{_archive_tag(archive)}"
-    ds = read_cache(key)
+    ds = load_image_tar(archive, split, size=(32, 32), mode="RGB", missing_ok=True)
     if ds is None:
-        classes, names, labels, blobs, other, splits = _read_image_tar(archive, split)
-        if not names:
-            return None, bool(splits)
-        ds = decode_to_dataset(blobs, names, labels, classes, (32, 32), "RGB", other, f"decoding {archive.name}")
-        write_cache(key, ds)
+        return None, bool(read_image_tar(archive, split)[5])
     ds.source = f"CIFAR-10 JPEG folder from {archive}"
-    if ds.skipped:
-        warnings.warn(f"{len(ds.skipped)} file(s) of {archive.name} skipped: " + "; ".join(ds.skipped[:5]), stacklevel=2)
     return ds, True

@@ -139,6 +139,8 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
                       mode: str | None = None, cache: bool = True, run=None) -> ArrayDataset:
     """The images of `root/split/<class>/*` as an ArrayDataset (uint8 NHWC, int64 labels).
 
+    root may also be a .tar(.gz) holding `[<top>/]<split>/<class>/*`, decoded without unpacking.
+
     size: (H, W) or an int for square, None = keep (mixed sizes -> the most common one).
     mode: "L" (1 channel), "RGB" (3 channels) or None = RGB if any image has colour, else L.
     cache: reuse / store the decoded arrays under cache_dir()/folders/.
@@ -153,6 +155,13 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
         if min(size) < 1:
             raise UserError(f"image size must be positive, got {size}")
     root = Path(root).expanduser()
+    from .tarfolder import is_tar, load_image_tar  # late import: tarfolder builds on this module
+
+    if is_tar(root):  # the same tree packed as one archive (like ../shared/data/fer2013/*.tar.gz)
+        ds = load_image_tar(root, split, size, mode, cache)
+        if ds.skipped and run is not None:
+            run.notice(f"{len(ds.skipped)} file(s) in {root} skipped: " + "; ".join(ds.skipped[:5]))
+        return ds
     split_dir = root / split if split else root
     classes, files, other = list_image_folder(root, split)
     key = _cache_key(split_dir, files, size, mode)
