@@ -65,6 +65,7 @@ def resolve_config(exp, args):
     from tamrin.config import apply_overrides, load_yaml
 
     cfg = exp.default_config(quick=args.quick)
+    cfg = apply_overrides(cfg, {})  # validates the defaults too
     if args.config:
         cfg = apply_overrides(cfg, load_yaml(args.config))
     if args.sets:
@@ -139,6 +140,9 @@ def cmd_delegate(module: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        # sub-tools parse their own options (argparse REMAINDER would reject `tamrin calc --example list`)
+        if argv and argv[0] in ("calc", "explain", "answers"):
+            return cmd_delegate(f"tamrin.{argv[0]}.cli", argv[1:])
         args = build_parser().parse_args(argv)
         if args.command == "list":
             return cmd_list()
