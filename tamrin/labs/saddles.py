@@ -46,7 +46,7 @@ METHODS = {
 
 def trajectory(grad_fn, method: str, start, lr: float, steps: int, noise: float = 0.0, seed: int = 0,
                escape_radius: float = 1.0) -> np.ndarray:
-    """Points visited (≤ steps + 1, 2); stops once the point leaves the disc of `escape_radius`."""
+    """Points visited (≤ steps + 1, 2); stops once the point is farther than `escape_radius` from the saddle."""
     rule, base = METHODS[method]
     config = dict(base, learning_rate=lr)
     rng = np.random.default_rng(seed)
