@@ -58,8 +58,8 @@ def stable(w0, h, lr: float, steps: int = 2000, half: bool = False) -> bool:
     return bool(np.isfinite(end) and end <= np.linalg.norm(w0))
 
 
-def measured_threshold(w0, h, half: bool = False, lo: float = 1e-6, hi: float = 100.0, iters: int = 30,
-                       steps: int = 2000) -> float:
+def measured_threshold(w0, h, half: bool = False, lo: float = 1e-6, hi: float = 100.0, iters: int = 25,
+                       steps: int = 600) -> float:
     """Bisection on the learning rate between a stable `lo` and an unstable `hi`, by running GD.
 
     The formula is not used: each probe runs `steps` GD steps and asks whether the iterate grew.
