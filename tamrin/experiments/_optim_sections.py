@@ -5,7 +5,6 @@ those numbers (never typed-in results).
 """
 from __future__ import annotations
 
-import time
 
 import matplotlib
 
@@ -15,7 +14,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from tamrin.labs import adam_bias, lr_range, minibatch, quadratic, saddles, softmax_logistic, stats  # noqa: E402
+from tamrin.labs import lr_range, minibatch, saddles  # noqa: E402
 from tamrin.report import Section  # noqa: E402
 from tamrin.report import figures as figs  # noqa: E402
 

@@ -11,7 +11,6 @@ import torch.nn as nn  # noqa: E402
 
 from tamrin.labs.nets import MLP, DeepCNN, init_weights, layer_grad_norms  # noqa: E402
 from tamrin.report import Section  # noqa: E402
-from tamrin.report import figures as figs  # noqa: E402
 from tamrin.train import fit  # noqa: E402
 
 

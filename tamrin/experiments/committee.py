@@ -16,7 +16,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from tamrin.data import load_mnist, stratified_split, to_tensor  # noqa: E402
+from tamrin.data import load_mnist, stratified_split  # noqa: E402
 from tamrin.errors import UserError  # noqa: E402
 from tamrin.labs.stats import error_correlation, mean_offdiag  # noqa: E402
 from tamrin.labs.width_norm import box_width, normalise_batch  # noqa: E402
