@@ -76,6 +76,10 @@ def test_centre_loss_smoke(tmp_path):
     assert (tmp_path / "figures" / "centre_scatter_2d.png").exists()
     assert (tmp_path / "checkpoints" / "centre_2d.pt").exists()
     assert "intra/inter" in _texts(secs)
+    # a rerun in the same folder (--resume) trains nothing and reproduces the numbers, centres included
+    m.run(cfg, Run(tmp_path, "centre-loss", quiet=True))
+    again = json.loads((tmp_path / "centre_loss.json").read_text())
+    assert {k: (v["acc"], v["ratio"]) for k, v in again.items()} == {k: (v["acc"], v["ratio"]) for k, v in out.items()}
 
 
 def test_centre_buffer_moves_and_is_checkpointed():
