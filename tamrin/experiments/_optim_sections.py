@@ -156,11 +156,19 @@ def batch_modes(cfg, run, xf, y) -> tuple[Section, dict]:
            f"Roughness = mean |loss_t − loss_(t−1)| / mean loss over consecutive updates.")
     s.text(f"Per update, SGD's curve is {rough[names[2]] / max(rough[names[0]], 1e-12):.0f}× rougher than batch GD's "
            f"({rough[names[2]]:.3f} vs {rough[names[0]]:.4f}) and {rough[names[2]] / max(rough[names[1]], 1e-12):.1f}× rougher than "
-           f"mini-batches' ({rough[names[1]]:.3f}): each update sees one sample, so its loss is a noisy estimate. Per epoch the order "
-           f"flips: after {cfg.batch_epochs} epoch(s) the training loss is {res[names[0]]['per_epoch'][-1]:.3f} for batch GD "
-           f"({len(res[names[0]]['per_update'])} updates), {res[names[1]]['per_epoch'][-1]:.3f} for mini-batches "
-           f"({len(res[names[1]]['per_update'])} updates) and {res[names[2]]['per_epoch'][-1]:.3f} for SGD "
-           f"({len(res[names[2]]['per_update'])} updates): at the same rate, more (noisier) updates per pass make more progress per pass.")
+           f"mini-batches' ({rough[names[1]]:.3f}): each update sees one sample, so its loss is a noisy estimate.")
+    final = {n: float(res[n]["per_epoch"][-1]) for n in names}
+    rank = sorted(names, key=final.get)
+    txt = (f"Per epoch, after {cfg.batch_epochs} pass(es) the training loss ranks " +
+           " < ".join(f"{n} {final[n]:.3f} ({len(res[n]['per_update'])} updates)" for n in rank) + ".")
+    if rank[-1] == names[0]:
+        txt += " Batch GD makes one update per pass, so at the same rate it is slowest per epoch despite its smooth curve."
+    if final[names[2]] > final[names[1]]:
+        txt += (" SGD makes the most updates, but at this rate its one-sample noise keeps its loss above the mini-batch one: "
+                "mini-batches get most of SGD's per-epoch progress with a fraction of its noise.")
+    elif final[names[2]] < final[names[1]]:
+        txt += " SGD, with the most updates, makes the most progress per pass here, at the price of the noisiest curve."
+    s.text(txt)
     s.table(["method", "updates", "roughness", "loss after last epoch"],
             [[n, len(r["per_update"]), rough[n], float(r["per_epoch"][-1])] for n, r in res.items()])
     s.figure(p, "Left: loss of the batch used by each update. Right: loss on the whole training set after each epoch.", base=run.path)

@@ -40,7 +40,9 @@ def range_test(model, x, y, lr_min: float = 1e-5, lr_max: float = 10.0, steps: i
             break
         avg = beta * avg + (1 - beta) * v
         s = avg / (1 - beta ** (t + 1))
-        lrs.append(lr), losses.append(v), smooth.append(s)
+        lrs.append(lr)
+        losses.append(v)
+        smooth.append(s)
         if s > stop_factor * best:
             break
         best = min(best, s)
