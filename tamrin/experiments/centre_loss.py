@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+from tamrin.labs.threads import one_thread  # noqa: E402
 
 from tamrin.errors import UserError  # noqa: E402
 from tamrin.labs.centre import class_distance_ratio  # noqa: E402
@@ -86,8 +86,7 @@ def _scatter(results, dim, y, run):
 
 
 def run(cfg: Config, run) -> list[Section]:
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
         return _run(cfg, run)
 
 

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+from tamrin.labs.threads import one_thread  # noqa: E402
 
 from tamrin.data import load_mnist, stratified_split  # noqa: E402
 from tamrin.errors import UserError  # noqa: E402
@@ -67,8 +67,7 @@ def _prepare(images, size, mean=None, std=None):
 
 
 def run(cfg: Config, run) -> list[Section]:
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
         return _run(cfg, run)
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import torch
-from threadpoolctl import threadpool_limits
+from tamrin.labs.threads import one_thread
 
 from tamrin.errors import UserError
 from tamrin.experiments import _optim_sections as parts
@@ -88,9 +87,7 @@ class Config:
 
 
 def run(cfg: Config, run) -> list[Section]:
-    # micro-models: BLAS/torch threads cost far more than they give on a shared CPU (measured ~15x here)
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
         return _run(cfg, run)
 
 

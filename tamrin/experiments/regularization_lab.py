@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import torch
-from threadpoolctl import threadpool_limits
+from tamrin.labs.threads import one_thread
 
 from tamrin.errors import UserError
 from tamrin.experiments import _reg_batchnorm as bnp
@@ -72,8 +71,7 @@ class Config:
 
 
 def run(cfg: Config, run) -> list[Section]:
-    torch.set_num_threads(1)  # tiny models: threads only add contention on a shared CPU
-    with threadpool_limits(limits=1):
+    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
         return _run(cfg, run)
 
 
