@@ -165,7 +165,7 @@ def batch_modes(cfg, run, xf, y) -> tuple[Section, dict]:
         txt += " Batch GD makes one update per pass, so at the same rate it is slowest per epoch despite its smooth curve."
     if final[names[2]] > final[names[1]]:
         txt += (" SGD makes the most updates, but at this rate its one-sample noise keeps its loss above the mini-batch one: "
-                "mini-batches get most of SGD's per-epoch progress with a fraction of its noise.")
+                f"averaging {cfg.minibatch} samples per update, mini-batches make more progress per pass with a fraction of the noise.")
     elif final[names[2]] < final[names[1]]:
         txt += " SGD, with the most updates, makes the most progress per pass here, at the price of the noisiest curve."
     s.text(txt)
