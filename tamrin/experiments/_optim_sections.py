@@ -31,12 +31,13 @@ def _more_less(a: float, b: float, more: str = "higher", less: str = "lower") ->
 # --- 1. learning rates -----------------------------------------------------------------------------
 def learning_rates(cfg, run, x, y) -> tuple[Section, dict]:
     d = int(np.prod(x.shape[1:]))
-    rt = lr_range.range_test(mlp(d, cfg.hidden, cfg.seed), x, y, cfg.lr_min, cfg.lr_max, cfg.range_steps, cfg.batch, cfg.seed)
+    rt = lr_range.range_test(mlp(d, cfg.hidden, cfg.seed), x, y, cfg.lr_min, cfg.lr_max, cfg.range_steps, cfg.batch, cfg.seed,
+                             stop_factor=cfg.stop_factor)
     rec = float(rt["recommended"])
     high = float(rt["blew_up_at"] or rt["lrs"][-1])
     high = max(high, 30 * rec)
     rates = {"too low": rec / cfg.low_factor, "recommended": rec, "too high": high}
-    curves = {name: lr_range.train_curve(mlp(d, cfg.hidden, cfg.seed), x, y, lr, cfg.lr_steps, cfg.batch, cfg.seed)
+    curves = {name: lr_range.train_curve(mlp(d, cfg.hidden, cfg.seed), x, y, lr, cfg.lr_steps, cfg.batch, cfg.seed, cfg.blowup)
               for name, lr in rates.items()}
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
     a1.semilogx(rt["lrs"], rt["losses"], alpha=0.3, label="raw")
@@ -48,7 +49,7 @@ def learning_rates(cfg, run, x, y) -> tuple[Section, dict]:
     for name, c in curves.items():
         line, = a2.plot(np.arange(1, len(c["losses"]) + 1), c["losses"], label=f"{name} (lr={rates[name]:.3g})")
         if c["diverged_at"]:
-            a2.plot(c["diverged_at"], min(c["losses"][-1], 3 * c["losses"][0]) if np.isfinite(c["losses"][-1]) else 3 * c["losses"][0],
+            a2.plot(c["diverged_at"], min(c["losses"][-1], cfg.blowup * c["losses"][0]) if np.isfinite(c["losses"][-1]) else cfg.blowup * c["losses"][0],
                     "x", ms=12, mew=3, color=line.get_color())
     a2.set(xlabel="update", ylabel="mini-batch loss", title="same model, three rates (x = diverged)", yscale="log")
     a2.legend(fontsize=8)
@@ -60,7 +61,7 @@ def learning_rates(cfg, run, x, y) -> tuple[Section, dict]:
            f"{x.shape[-1]}×{x.shape[-1]}. The range test raised the rate from {cfg.lr_min:g} to {rt['lrs'][-1]:.3g} over "
            f"{len(rt['lrs'])} updates; its smoothed loss was lowest ({rt['min_loss']:.3f}) at lr = {rt['lr_at_min']:.3g}, so it "
            f"recommends a tenth of that, **lr = {rec:.3g}**, where the loss still falls steeply."
-           + (f" The test stopped at lr = {rt['blew_up_at']:.3g}, where the smoothed loss exceeded four times its minimum." if rt["blew_up_at"] else ""))
+           + (f" The test stopped at lr = {rt['blew_up_at']:.3g}, where the smoothed loss exceeded {cfg.stop_factor:g}× its minimum." if rt["blew_up_at"] else ""))
     rows, parts = [], []
     for name, c in curves.items():
         l = c["losses"]
@@ -76,7 +77,7 @@ def learning_rates(cfg, run, x, y) -> tuple[Section, dict]:
     if not curves["recommended"]["diverged_at"] and not curves["too low"]["diverged_at"]:
         s.text(f"The recommended rate ends {float(low[-1]) / float(good[-1]):.1f}× {_more_less(float(low[-1]), float(good[-1]), 'lower', 'higher')} "
                f"in loss than the rate {cfg.low_factor:g}× smaller: a rate that is too low is safe but wastes updates.")
-    s.table(["rate", "lr", "updates run", "last loss", "diverged"], rows, "Divergence = loss NaN/inf or above 3× the first loss.")
+    s.table(["rate", "lr", "updates run", "last loss", "diverged"], rows, f"Divergence = loss NaN/inf or above {cfg.blowup:g}× the first loss.")
     s.figure(p, "Left: range test (loss vs exponentially increasing rate). Right: training at the three rates.", base=run.path)
     return s, {"recommended_lr": rec, "lr_at_min": float(rt["lr_at_min"]),
                "diverged": {k: c["diverged_at"] for k, c in curves.items()}}

@@ -15,9 +15,11 @@ from tamrin.report import Section  # noqa: E402
 
 def _param_counts(extra: dict) -> dict:
     """Parameter counts of this project's models: the digits-mlp MLP, tamrin.models (if any), plus `extra`."""
-    from tamrin.experiments.digits_mlp import MLP
+    from tamrin.experiments.digits_mlp import MLP, Config
 
-    counts = {"digits-mlp MLP (784-256-128-10)": sum(p.numel() for p in MLP(784, (256, 128), 10, 0.0).parameters())}
+    hidden = tuple(Config().hidden)
+    arch = "-".join(str(v) for v in (784, *hidden, 10))
+    counts = {f"digits-mlp MLP ({arch})": sum(p.numel() for p in MLP(784, hidden, 10, 0.0).parameters())}
     try:  # tamrin.models may hold a registry of architectures on other branches
         import tamrin.models as tm
 

@@ -34,8 +34,8 @@ def batchnorm_curves(cfg, run, train, val) -> tuple[Section, dict]:
            f"({'BN ahead' if b[-1]['val_acc'] > a[-1]['val_acc'] else 'BN not ahead'} by {abs(b[-1]['val_acc'] - a[-1]['val_acc']):.2%}).")
     s.figure(p, "Training (per epoch average) and validation loss, with and without BN.", base=run.path)
     x_tr = train[0]
-    noise = bp.batch_noise(res["bn"].model, x_tr, batches=cfg.noise_batches, seed=cfg.seed)
-    s.text(f"Injected noise: one training image placed in {cfg.noise_batches} random batches of 32 gets different normalised "
+    noise = bp.batch_noise(res["bn"].model, x_tr, batches=cfg.noise_batches, batch=cfg.noise_batch_size, seed=cfg.seed)
+    s.text(f"Injected noise: one training image placed in {cfg.noise_batches} random batches of {cfg.noise_batch_size} gets different normalised "
            f"activations each time — their standard deviation is {noise['train_rel_std']:.1%} of the mean |activation| in training "
            f"mode, and {noise['eval_rel_std']:.1%} in evaluation mode (fixed running statistics). That batch-dependent jitter acts "
            "like a mild noise regulariser during training.")

@@ -35,6 +35,8 @@ class Config:
     range_steps: int = 300
     lr_steps: int = 400
     low_factor: float = 30.0
+    stop_factor: float = 4.0  # range test stops when the smoothed loss exceeds this × its minimum
+    blowup: float = 3.0  # a training curve has diverged once its loss exceeds this × its first loss
     # saddles
     saddle_lr: float = 0.05
     saddle_steps: int = 1000
@@ -76,6 +78,8 @@ class Config:
     def validate(self):
         if not 0 < self.lr_min < self.lr_max:
             raise UserError(f"need 0 < lr_min < lr_max, got {self.lr_min}, {self.lr_max}")
+        if self.stop_factor <= 1 or self.blowup <= 1:
+            raise UserError(f"stop_factor and blowup must be > 1, got {self.stop_factor}, {self.blowup}")
         if any(v <= 0 for v in self.eigenvalues):
             raise UserError(f"eigenvalues must be positive (a convex bowl), got {self.eigenvalues}")
         if not 0 < self.beta1 < 1:

@@ -38,6 +38,7 @@ class Config:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8, batch_size=64, optimizer="sgd", lr=0.05,
                                                                    momentum=0.9, weight_decay=0.0, schedule="none"))
     noise_batches: int = 20
+    noise_batch_size: int = 32
     single_epochs: int = 3
     alphas: list = field(default_factory=lambda: [0.5, 10.0])
     # depth
@@ -62,6 +63,8 @@ class Config:
     def validate(self):
         if not all(0 < p <= 1 for p in self.keep_probs):
             raise UserError(f"keep_probs must be in (0, 1], got {self.keep_probs}")
+        if self.noise_batch_size < 2:
+            raise UserError(f"noise_batch_size must be at least 2 (BN needs a batch), got {self.noise_batch_size}")
         if self.gauss_alpha <= 0:
             raise UserError(f"gauss_alpha must be positive, got {self.gauss_alpha}")
         if self.cnn_depth < 2 or self.init_depth < 1:
