@@ -148,12 +148,13 @@ def _run(cfg: Config, run) -> list[Section]:
            "not less (more or equally)")
     d_gain = gain_wn - gain_raw
     gain_word = "more than" if d_gain > 0.002 else "less than" if d_gain < -0.002 else "about as much as"
-    better = wn["committee_err"] < raw["committee_err"]
+    cmp = ("lower" if wn["committee_err"] < raw["committee_err"] else
+           "the same" if wn["committee_err"] == raw["committee_err"] else "higher")
     s.text(f"The members' errors are {how} correlated with width normalisation: mean pairwise correlation "
            f"{wn['mean_corr']:.3f} vs {raw['mean_corr']:.3f}. Images all members get wrong (no average can fix them): "
            f"{wn['all_wrong']:.2%} vs {raw['all_wrong']:.2%}; images at least one member gets wrong: {wn['any_wrong']:.2%} vs "
            f"{raw['any_wrong']:.2%}. Averaging gains {gain_word} for the raw committee ({gain_wn:.2%} vs {gain_raw:.2%}), and the "
-           f"width-normalised committee's error is {'lower' if better else 'not lower'} ({wn['committee_err']:.2%} vs "
+           f"width-normalised committee's error is {cmp} ({wn['committee_err']:.2%} vs "
            f"{raw['committee_err']:.2%}).")
     s.text("Why it should help: averaging only cancels mistakes the members do not share. Different seeds on identical inputs "
            "give networks that learn nearly the same features and so fail on the same hard digits; each width shows the networks "
