@@ -171,3 +171,19 @@ def test_autodiff_graph_matches_torch(tmp_path):
         assert v["w"] - cfg.lr * g["w"].grad == pytest.approx(th["w_new"], rel=1e-12)
     sections = ag.run(ag.Config(), Run(tmp_path, "autodiff-graph", quiet=True))
     assert (tmp_path / "figures" / "graph.png").exists() and len(sections) == 3
+
+
+def test_fc_from_scratch_resume_skips_finished_models(tmp_path):
+    """A second run in the same folder loads each model's checkpoint instead of retraining it."""
+    from tamrin.experiments import fc_from_scratch as fc
+
+    d = fc.load_data(fc.Config(embedded=True))
+    data = d.solver_data(200)
+    run = Run(tmp_path, "fc-from-scratch", quiet=True)
+    m1, s1 = fc.train(data, run, "t", [16], "adam", 1e-3, epochs=2, batch_size=50)
+    assert (run.checkpoints_dir / "t.npz").exists() and len(run.metrics) == 2
+    # "interrupted" run asked for 3 epochs: resumes at epoch 2 and adds exactly one
+    m2, s2 = fc.train(data, Run(tmp_path, "fc-from-scratch", quiet=True), "t", [16], "adam", 1e-3, epochs=3,
+                      batch_size=50)
+    assert s2.epoch == 3 and s2.loss_history[: len(s1.loss_history)] == s1.loss_history
+    assert [r["epoch"] for r in Run(tmp_path, quiet=True).metrics] == [1, 2, 3]

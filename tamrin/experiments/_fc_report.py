@@ -268,7 +268,8 @@ def headline(cfg, d, run) -> Section:
     model, s = train(d.solver_data(), run, "headline", h.hidden_dims, "adam", h.lr, h.epochs, batch_size=h.batch_size,
                      seed=cfg.seed, lr_decay=h.lr_decay, augment=aug, init="he", dropout=h.dropout, reg=h.reg,
                      normalization=None if h.normalization == "none" else h.normalization)
-    seconds = time.perf_counter() - t0
+    # training time summed over epochs (restored from the checkpoint when the run was resumed)
+    seconds = float(sum(s.epoch_seconds)) or time.perf_counter() - t0
     pred = np.concatenate([np.argmax(model.loss(d.X_test[i:i + 2000]), 1) for i in range(0, len(d.X_test), 2000)])
     acc = float(np.mean(pred == d.y_test))
     per_class = [float(np.mean(pred[d.y_test == c] == c)) for c in range(10)]

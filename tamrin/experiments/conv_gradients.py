@@ -226,7 +226,7 @@ def invariance_table(img: np.ndarray, max_shift: int = 4) -> list[dict]:
 # --- report -----------------------------------------------------------------------------------------
 def _table(m: np.ndarray, prefix: str = "r") -> tuple[list[str], list[list[str]]]:
     cols = [""] + [f"c{j}" for j in range(m.shape[1])]
-    return cols, [[f"{prefix}{i}"] + [f"{v:.6g}" for v in row] for i, row in enumerate(m)]
+    return cols, [[f"{prefix}{i}"] + [f"{v + 0.0:.6g}" for v in row] for i, row in enumerate(m)]
 
 
 def _grid(plt, mats, titles, suptitle, cmap="coolwarm"):

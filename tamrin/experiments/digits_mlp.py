@@ -53,7 +53,7 @@ class MLP(nn.Module):
             d = h
         layers.append(nn.Linear(d, num_classes))
         self.net = nn.Sequential(*layers)
-        self.model_spec = {"name": "mlp", "kwargs": {"in_features": in_features, "hidden": list(hidden), "num_classes": num_classes, "dropout": dropout}}
+        self.model_spec = {"name": "tamrin.experiments.digits_mlp:MLP", "kwargs": {"in_features": in_features, "hidden": list(hidden), "num_classes": num_classes, "dropout": dropout}}
 
     def forward(self, x):
         return self.net(x)
@@ -78,7 +78,8 @@ def run(cfg: Config, run) -> list[Section]:
 
     torch.manual_seed(cfg.seed)
     model = MLP(int(np.prod(x_tr.shape[1:])), cfg.hidden, len(classes), cfg.dropout)
-    res = fit(model, (x_tr, y_tr), (x_va, y_va), cfg.train, run, tag="mlp", seed=cfg.seed)
+    res = fit(model, (x_tr, y_tr), (x_va, y_va), cfg.train, run, tag="mlp", seed=cfg.seed,
+              checkpoint_meta={"classes": list(classes), "normalize": {"mean": [mean], "std": [std]}})
 
     data = Section("Data")
     data.text(f"Source: {train_ds.source}. Test set: {test_ds.source}. Images are {x_tr.shape[2]}x{x_tr.shape[3]} "

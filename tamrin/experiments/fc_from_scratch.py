@@ -132,13 +132,20 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
     if update_rule == "sgd_momentum":
         optim_config["momentum"] = 0.9
 
+    ckpt = run.checkpoints_dir / f"{tag}.npz" if run is not None else None
+
     def log(solver, rec):
         if run is not None:
+            solver.save(ckpt)  # checkpoint first: a kill after this point loses no finished epoch
             run.log(tag=tag, **rec)
 
     solver = Solver(model, data, update_rule, optim_config, lr_decay=lr_decay, batch_size=batch_size,
                     num_epochs=epochs, verbose=False, seed=seed, epoch_callback=log, augment=augment,
                     num_train_samples=None)
+    if ckpt is not None and ckpt.exists():  # --resume: continue (or skip) this model
+        solver.load(ckpt)
+        done = solver.epoch
+        run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= done)
     solver.train()
     return model, solver
 

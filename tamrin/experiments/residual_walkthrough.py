@@ -74,7 +74,8 @@ def walkthrough(x: np.ndarray, k: np.ndarray, pool: int = 2) -> dict[str, np.nda
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 10 else f"{v:.4g}"
+    v = float(v) + 0.0  # no "-0"
+    return f"{v:.0f}" if v.is_integer() and abs(v) >= 10 else f"{v:.4g}"
 
 
 def heatmap(ax, m: np.ndarray, title: str, cmap: str = "viridis", fontsize: float = 8.0, boxes=()):

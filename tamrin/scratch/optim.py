@@ -15,6 +15,8 @@ The input ``w`` is never modified in place.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tamrin.errors import UserError
@@ -149,7 +151,8 @@ def adam(w, dw, config=None):
     v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * g * g
     config["m"], config["v"] = m, v
     step_size = lr / (1 - b1 ** t)
-    denom = np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps
+    # math.sqrt keeps a Python float: a NumPy float64 scalar would promote float32 weights to float64
+    denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
     return w - step_size * m / denom, config
 
 

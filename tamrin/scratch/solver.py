@@ -122,6 +122,7 @@ class Solver:
         if self.train_params is not None:  # continue from the last state, not from the best one
             self.model.params = {k: v.copy() for k, v in self.train_params.items()}
             _set_bn_state(self.model, self.train_bn)
+            self.train_params = self.train_bn = None  # the model holds the training state again
         for _ in range(self.epoch, self.num_epochs):
             t0 = time.perf_counter()
             order = self.rng.permutation(n)
