@@ -20,13 +20,13 @@ def _param_counts(extra: dict) -> dict:
     hidden = tuple(Config().hidden)
     arch = "-".join(str(v) for v in (784, *hidden, 10))
     counts = {f"digits-mlp MLP ({arch})": sum(p.numel() for p in MLP(784, hidden, 10, 0.0).parameters())}
-    try:  # tamrin.models may hold a registry of architectures on other branches
-        import tamrin.models as tm
+    try:  # the CNNs of tamrin.models, built at their defaults for 10 classes
+        from tamrin.models import create, list_models
 
-        for name, build in getattr(tm, "MODELS", {}).items():
+        for name in list_models():
             try:
-                counts[f"tamrin.models {name}"] = sum(p.numel() for p in build(num_classes=10).parameters())
-            except Exception:  # noqa: BLE001 - a model needing other arguments is simply not listed
+                counts[f"tamrin.models {name}"] = sum(p.numel() for p in create(name, num_classes=10).parameters())
+            except Exception:  # noqa: BLE001 - a model that cannot be built this way is simply not listed
                 pass
     except ImportError:
         pass
