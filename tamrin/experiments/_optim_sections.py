@@ -35,7 +35,7 @@ def learning_rates(cfg, run, x, y) -> tuple[Section, dict]:
                              stop_factor=cfg.stop_factor)
     rec = float(rt["recommended"])
     high = float(rt["blew_up_at"] or rt["lrs"][-1])
-    high = max(high, 30 * rec)
+    high = max(high, 30 * rec)  # at least 30× the recommendation, so "too high" is clearly out of the good range
     rates = {"too low": rec / cfg.low_factor, "recommended": rec, "too high": high}
     curves = {name: lr_range.train_curve(mlp(d, cfg.hidden, cfg.seed), x, y, lr, cfg.lr_steps, cfg.batch, cfg.seed, cfg.blowup)
               for name, lr in rates.items()}
