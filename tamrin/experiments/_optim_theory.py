@@ -110,7 +110,8 @@ def quadratic_bowl(cfg, run, extra_models: dict) -> tuple[Section, dict]:
     s.text(f"Why not Newton for deep networks: the Hessian has n² entries. For {biggest} (n = {counts[biggest]:,}) it needs "
            f"{quadratic.human_bytes(cb['hessian_bytes'])} in float32 against {quadratic.human_bytes(cb['gradient_bytes'])} for the "
            f"gradient, and one solve costs ~⅔n³ = {cb['solve_flops']:.2e} FLOPs; at the {flops / 1e9:.2g} GFLOP/s measured for a "
-           f"{n_probe}×{n_probe} solve on this machine that is {cb['solve_flops'] / flops / 3600:.3g} hours per step — and the "
+           f"{n_probe}×{n_probe} solve on this machine that is {cb['solve_flops'] / flops / 3600:.3g} hours "
+           f"({cb['solve_flops'] / flops / 3600 / 24 / 365.25:.3g} years) per step — and the "
            f"Hessian changes every step, is indefinite near saddles (Newton then moves toward them), and a mini-batch estimate of it is noisy.")
     s.table(["model", "parameters", "gradient", "dense Hessian (float32)", "seconds per Newton solve (est.)"], cost_rows)
     return s, {"threshold_predicted": pred, "threshold_measured": meas, "threshold_half_predicted": pred_half,
