@@ -65,6 +65,7 @@ def resolve_config(exp, args):
     from tamrin.config import apply_overrides, load_yaml
 
     cfg = exp.default_config(quick=args.quick)
+    cfg = apply_overrides(cfg, {})  # validates the defaults too
     if args.config:
         cfg = apply_overrides(cfg, load_yaml(args.config))
     if args.sets:

@@ -144,6 +144,11 @@ def from_dict(cls, data: dict, prefix: str = ""):
 
 
 def _validated(cfg):
+    """Run `validate()` of the config and of every nested config (inner first)."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            _validated(v)
     check = getattr(cfg, "validate", None)
     if callable(check):
         check()

@@ -46,8 +46,13 @@ def _execute(exp, cfg, run_dir: Path, pdf: bool, resumed: bool = False) -> Path:
 
 
 def run_experiment(exp, cfg, out_root: Path, pdf: bool = True, run_dir: Path | None = None) -> Path:
-    run_dir = run_dir or new_run_dir(out_root, exp.name)
-    return _execute(exp, cfg, run_dir, pdf)
+    from tamrin.train import distributed as D
+
+    # under torchrun: rank 0 makes the folder, every rank works in it, only rank 0 writes
+    D.init_from_env(getattr(getattr(cfg, "train", None), "device", "cpu"))
+    if run_dir is None:
+        run_dir = D.broadcast_object(new_run_dir(out_root, exp.name) if D.is_main() else None)
+    return _execute(exp, cfg, Path(run_dir), pdf)
 
 
 def resume_run(run_dir: Path, pdf: bool = True) -> Path:
@@ -61,6 +66,9 @@ def resume_run(run_dir: Path, pdf: bool = True) -> Path:
     name = json.loads(info_path.read_text())["experiment"]
     exp = registry.get(name)
     cfg = from_dict(exp.config, yaml.safe_load((run_dir / "config.yaml").read_text()) or {})
+    from tamrin.train import distributed as D
+
+    D.init_from_env(getattr(getattr(cfg, "train", None), "device", "cpu"))
     return _execute(exp, cfg, run_dir, pdf, resumed=True)
 
 

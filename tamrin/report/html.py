@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt
+from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt, numeric_columns
 
 _TEMPLATE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -18,11 +18,18 @@ _TEMPLATE = r"""<!doctype html>
  body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1000px;margin:0 auto;padding:1.5em;color:#222;line-height:1.5}
  header.page{border-bottom:3px solid #2b6cb0;margin-bottom:1em} header.page h1{margin-bottom:.2em}
  .sub{color:#555} nav.toc{background:#f5f7fa;border:1px solid #dde3ea;padding:.6em 1.2em;border-radius:6px}
- nav.toc ul{margin:.2em 0;padding-left:1.2em} nav.toc li.l2{margin-left:1.2em;font-size:.95em} nav.toc li.l3{margin-left:2.4em;font-size:.9em}
+ nav.toc ul{margin:.2em 0;padding-left:0;list-style:none} nav.toc li{margin:.1em 0} nav.toc li.l1{font-weight:600;margin-top:.35em}
+ nav.toc li.l2{margin-left:1.4em;font-size:.95em} nav.toc li.l3{margin-left:2.8em;font-size:.9em} nav.toc a{text-decoration:none;color:#1a4f8b}
+ nav.toc a:hover{text-decoration:underline}
+ @media print{nav.toc{break-after:page} figure{break-inside:avoid}}
  h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.8em} h3{margin-top:1.4em}
- table{border-collapse:collapse;margin:.8em 0;font-size:.9em} th,td{border:1px solid #ccd;padding:.25em .6em;text-align:right}
- th{background:#eef2f7} td:first-child,th:first-child{text-align:left} caption{caption-side:bottom;color:#555;font-size:.85em;padding-top:.3em}
- figure{margin:1em 0;text-align:center} figure img{max-width:100%;border:1px solid #e2e2e2} figcaption{color:#555;font-size:.88em}
+ .tablewrap{overflow-x:auto;margin:.8em 0}
+ table{border-collapse:collapse;font-size:.9em;font-variant-numeric:tabular-nums}
+ th,td{border-bottom:1px solid #dde3ea;padding:.3em .7em;text-align:left;vertical-align:top}
+ th{background:#e8eef6;border-bottom:2px solid #9fb3cc} tbody tr:nth-child(even){background:#f7f9fc}
+ tbody tr:hover{background:#eef4ff} .num{text-align:right}
+ caption{caption-side:bottom;text-align:left;color:#555;font-size:.85em;padding-top:.35em}
+ figure{margin:1em 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #e2e2e2} figcaption{color:#555;font-size:.88em}
  .notice{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .9em;margin:.8em 0}
  code{background:#f2f2f2;padding:0 .25em;border-radius:3px}
 </style></head><body>
@@ -54,10 +61,13 @@ def _block(b, base: Path) -> str:
     if isinstance(b, Notice):
         return f'<div class="notice">{inline(b.text)}</div>'
     if isinstance(b, Table):
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in b.columns)
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in r) + "</tr>" for r in b.rows)
+        # numbers right-aligned (digits line up), text left-aligned
+        cls = ['' if not num else ' class="num"' for num in numeric_columns(b)]
+        head = "".join(f"<th{cls[i] if i < len(cls) else ''}>{html.escape(str(c))}</th>" for i, c in enumerate(b.columns))
+        rows = "".join("<tr>" + "".join(f"<td{cls[i] if i < len(cls) else ''}>{html.escape(fmt(v))}</td>" for i, v in enumerate(r)) + "</tr>"
+                       for r in b.rows)
         cap = f"<caption>{inline(b.caption)}</caption>" if b.caption else ""
-        return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        return f'<div class="tablewrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
     if isinstance(b, Figure):
         p = Path(b.path)
         p = p if p.is_absolute() else base / p

@@ -1,20 +1,25 @@
-"""PDF report with fpdf2 (pure pip, no system libraries): table of contents, bookmarks, page header.
+"""PDF report with fpdf2 (pure pip, no system libraries): title page with a table of contents (page
+numbers, clickable), a bookmark (outline entry) for every section, a running page header, tables
+that split across pages with their heading row repeated, and figures scaled to fit the page.
 
 Fonts: DejaVu from matplotlib's own data folder, so Greek letters, ≥, −, ² render without extra files.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import matplotlib
 from fpdf import FPDF
+from fpdf.errors import FPDFException
 from fpdf.fonts import FontFace, TextStyle
 from fpdf.outline import TableOfContents
 
-from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt
+from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt, numeric_columns
 
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+_HEAD_FILL = (232, 238, 246)
+_ZEBRA = (247, 249, 252)
+_HEADING_SIZES = (15, 12.5, 11)  # pt, per outline level
 
 
 class _PDF(FPDF):
@@ -28,26 +33,57 @@ class _PDF(FPDF):
         self.set_auto_page_break(True, margin=15)
         self.set_title(title)
         self.set_creator("tamrin")
+        self.current_section = ""
 
     def header(self):
-        if self.page_no() == 1:
+        if self.page_no() == 1:  # the title page has the title in big letters already
             return
         self.set_font("dejavu", "", 8)
         self.set_text_color(110)
-        self.cell(0, 6, self.report_title[:110], align="L")
-        self.cell(0, 6, f"page {self.page_no()}", align="R", new_x="LMARGIN", new_y="NEXT")
+        right = f"page {self.page_no()}"
+        room = self.epw - self.get_string_width(right) - 4
+        left = self.report_title
+        while left and self.get_string_width(left) > room:  # shorten long titles to one line
+            left = left[:-2]
+        if left != self.report_title:
+            left = left.rstrip() + "…"
+        self.cell(room, 6, left, align="L")
+        self.cell(0, 6, right, align="R", new_x="LMARGIN", new_y="NEXT")
         self.set_draw_color(180)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(2)
+        self.ln(3)
         self.set_text_color(0)
+
+    @property
+    def room(self) -> float:
+        """Vertical space (mm) left on the current page before an automatic page break."""
+        return self.page_break_trigger - self.get_y()
+
+
+class _Toc(TableOfContents):
+    """fpdf2's reference ToC (dotted leaders, page numbers, links) with bold top-level entries."""
+
+    def __init__(self):
+        super().__init__(text_style=TextStyle(font_family="dejavu", font_size_pt=10), level_indent=6, line_spacing=1.45)
+        self.bold = TextStyle(font_family="dejavu", font_style="B", font_size_pt=10)
+        self.pages_used = 0
+
+    def get_text_style(self, pdf, item):
+        return self.bold if item.level == 0 else self.text_style
+
+    def render_toc(self, pdf, outline):
+        start = pdf.page
+        pdf.set_font("dejavu", "B", 12)
+        pdf.cell(0, 8, "Contents", new_x="LMARGIN", new_y="NEXT")
+        super().render_toc(pdf, outline)
+        self.pages_used = pdf.page - start + 1
 
 
 def _md(text: str) -> str:
     """fpdf2's markdown understands **bold**; backticks become plain text."""
     t = text.replace("`", "")
     # fpdf2 markdown treats '--' and '__' as markers: keep them literal
-    t = t.replace("__", "_\u200b_").replace("--", "-\u200b-")
-    return t
+    return t.replace("__", "_\u200b_").replace("--", "-\u200b-")
 
 
 def _write_text(pdf: _PDF, text: str, size: float = 10):
@@ -58,93 +94,184 @@ def _write_text(pdf: _PDF, text: str, size: float = 10):
             pdf.ln(1.5)
 
 
+def _caption(pdf: _PDF, text: str, align: str = "L"):
+    pdf.set_font("dejavu", "I", 8)
+    pdf.set_text_color(80)
+    pdf.multi_cell(0, 4, _md(text), align=align, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+
+
+def _col_widths(pdf: _PDF, rows: list[list[str]], size: float) -> list[float]:
+    """Natural width of each column (widest cell + padding); when the table is wider than the page,
+    narrow columns keep their width and the wide ones share what is left (their text wraps)."""
+    ncol = len(rows[0])
+    pad = 2 * pdf.c_margin + 1.5
+    pdf.set_font("dejavu", "B", size)
+    natural = [pdf.get_string_width(rows[0][i]) + pad for i in range(ncol)]
+    pdf.set_font("dejavu", "", size)
+    for r in rows[1:]:
+        for i in range(ncol):
+            natural[i] = max(natural[i], pdf.get_string_width(r[i]) + pad)
+    if sum(natural) <= pdf.epw:
+        return natural
+    floor = pdf.epw / ncol / 2
+    fixed = [min(w, floor) for w in natural]
+    extra = [w - f for w, f in zip(natural, fixed)]
+    scale = (pdf.epw - sum(fixed)) / max(1e-9, sum(extra))
+    return [f + e * scale for f, e in zip(fixed, extra)]
+
+
 def _table(pdf: _PDF, b: Table):
     ncol = max(1, len(b.columns))
     size = 8 if ncol <= 6 else 7 if ncol <= 9 else 6
+    rows = [[str(c) for c in b.columns] + [""] * (ncol - len(b.columns))]
+    rows += [[fmt(v) for v in r][:ncol] + [""] * (ncol - len(r)) for r in b.rows]
+    widths = _col_widths(pdf, rows, size)
+    align = tuple("RIGHT" if num else "LEFT" for num in numeric_columns(b)) or ("LEFT",)
+    align = align + ("LEFT",) * (ncol - len(align))
     pdf.set_font("dejavu", "", size)
-    rows = [[str(c) for c in b.columns]] + [[fmt(v) for v in r] + [""] * (ncol - len(r)) for r in b.rows]
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-    # column widths proportional to the longest cell, with a floor
-    longest = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(ncol)]
-    total = sum(max(4, n) for n in longest)
-    widths = tuple(max(4, n) / total * width for n in longest)
-    with pdf.table(col_widths=widths, text_align=("LEFT",) + ("RIGHT",) * (ncol - 1), line_height=size * 0.55,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(235, 240, 247)), first_row_as_headings=True) as t:
+    if pdf.room < 4 * size * 0.6:  # not even the heading row and two rows fit: start on the next page
+        pdf.add_page()
+    with pdf.table(width=sum(widths), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
+                   headings_style=FontFace(emphasis="BOLD", fill_color=_HEAD_FILL), first_row_as_headings=True,
+                   borders_layout="SINGLE_TOP_LINE", cell_fill_color=_ZEBRA, cell_fill_mode="ROWS",
+                   repeat_headings=1, padding=(0.6, 1.2)) as t:
         for r in rows:
             row = t.row()
-            for c in r[:ncol]:
+            for c in r:
                 row.cell(c)
     if b.caption:
-        pdf.set_font("dejavu", "I", 8)
-        pdf.multi_cell(0, 4, _md(b.caption), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
+        pdf.ln(0.8)
+        _caption(pdf, b.caption)
+    pdf.ln(2.5)
 
 
-def _figure(pdf: _PDF, b: Figure, base: Path):
+def _figure_box(pdf: _PDF, b: Figure, base: Path):
+    """(path, width, height) in mm at full size, or None when the file is missing."""
     p = Path(b.path)
     p = p if p.is_absolute() else base / p
     if not p.exists():
-        _write_text(pdf, f"(missing figure: {b.path})")
-        return
+        return None
     from PIL import Image
 
     with Image.open(p) as im:
         w_px, h_px = im.size
-    max_w = (pdf.w - pdf.l_margin - pdf.r_margin) * max(0.1, min(1.0, b.width))
-    max_h = pdf.h - pdf.t_margin - 30
-    w = max_w
+    w = pdf.epw * max(0.1, min(1.0, b.width))
     h = w * h_px / w_px
+    max_h = pdf.page_break_trigger - pdf.t_margin - 20  # a full page minus header and caption
     if h > max_h:
-        h = max_h
-        w = h * w_px / h_px
-    if pdf.get_y() + h > pdf.h - pdf.b_margin:
-        pdf.add_page()
-    x = pdf.l_margin + (pdf.w - pdf.l_margin - pdf.r_margin - w) / 2
+        h, w = max_h, max_h * w_px / h_px
+    return p, w, h
+
+
+def _figure(pdf: _PDF, b: Figure, base: Path):
+    box = _figure_box(pdf, b, base)
+    if box is None:
+        pdf.set_text_color(180, 0, 0)
+        _write_text(pdf, f"(missing figure: {b.path})")
+        pdf.set_text_color(0)
+        return
+    p, w, h = box
+    cap = 10 if b.caption else 2
+    if h + cap > pdf.room:
+        # shrink a little rather than leave a big gap; otherwise move to the next page
+        if pdf.room - cap >= 0.75 * h:
+            w, h = w * (pdf.room - cap) / h, pdf.room - cap
+        else:
+            pdf.add_page()
+    x = pdf.l_margin + (pdf.epw - w) / 2
     pdf.image(str(p), x=x, y=pdf.get_y(), w=w, h=h)
     pdf.set_y(pdf.get_y() + h + 1)
     if b.caption:
-        pdf.set_font("dejavu", "I", 8)
-        pdf.multi_cell(0, 4, _md(b.caption), align="C", new_x="LMARGIN", new_y="NEXT")
+        _caption(pdf, b.caption, align="C")
+    pdf.ln(3)
+
+
+def _first_block_height(pdf: _PDF, s: Section, base: Path) -> float:
+    """Room (mm) a section's opening needs — short text plus the first table or figure — so a heading
+    is never left alone at the bottom of a page."""
+    need = 0.0
+    for b in s.blocks:
+        if isinstance(b, Figure):
+            box = _figure_box(pdf, b, base)
+            return need + (0.75 * box[2] + 10 if box else 10)
+        if isinstance(b, Table):
+            return need + 25
+        need += 5 * (1 + len(getattr(b, "text", "")) // 110) + 2
+        if need > 40:
+            break
+    return min(need, 40)
+
+
+def _notice(pdf: _PDF, text: str):
+    pdf.set_fill_color(255, 243, 205)
+    pdf.set_draw_color(240, 180, 0)
+    pdf.set_font("dejavu", "B", 9.5)
+    pdf.multi_cell(0, 5, _md(text), fill=True, border="L", padding=(1.5, 2), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_fill_color(255)
     pdf.ln(2)
 
 
-def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = "") -> bytes:
+def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_pages: int, toc: _Toc) -> bytes:
     pdf = _PDF(title)
     pdf.add_page()
-    pdf.set_font("dejavu", "B", 18)
-    pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("dejavu", "B", 20)
+    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
     if subtitle:
         pdf.set_font("dejavu", "", 10)
         pdf.set_text_color(90)
         pdf.multi_cell(0, 5, subtitle, new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
-    pdf.ln(3)
-    toc = TableOfContents()
-    toc.text_style = TextStyle(font_family="dejavu", font_size_pt=10)
-    pages = max(1, (len(sections) + 34) // 35)
-    pdf.set_font("dejavu", "", 10)
-    pdf.insert_toc_placeholder(toc.render_toc, pages=pages)
+    pdf.set_draw_color(43, 108, 176)
+    pdf.set_line_width(0.8)
+    pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
+    pdf.set_line_width(0.2)
+    pdf.ln(6)
+    pdf.insert_toc_placeholder(toc.render_toc, pages=toc_pages)
+    prev = -1
     for s in sections:
-        level = max(0, min(2, s.level - 1))
-        if level == 0 and pdf.get_y() > pdf.h * 0.6:
+        # outline levels may only go one deeper at a time (fpdf2 enforces a coherent hierarchy)
+        level = max(0, min(2, s.level - 1, prev + 1))
+        prev = level
+        size = _HEADING_SIZES[level]
+        if pdf.room < size * 0.5 + 6 + _first_block_height(pdf, s, base):
             pdf.add_page()
-        size = (15, 12.5, 11)[level]
+        else:
+            pdf.ln(4 if level == 0 else 2)
         pdf.set_font("dejavu", "B", size)
-        pdf.ln(2)
         pdf.start_section(s.title, level=level)
         pdf.multi_cell(0, size * 0.5, s.title, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1)
+        if level == 0:
+            pdf.set_draw_color(200, 205, 215)
+            pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.w - pdf.r_margin, pdf.get_y() + 0.5)
+        pdf.ln(2)
         for b in s.blocks:
             if isinstance(b, Text):
                 _write_text(pdf, b.text)
             elif isinstance(b, Notice):
-                pdf.set_fill_color(255, 245, 210)
-                pdf.set_font("dejavu", "B", 9.5)
-                pdf.multi_cell(0, 5, _md(b.text), fill=True, new_x="LMARGIN", new_y="NEXT")
-                pdf.set_fill_color(255)
-                pdf.ln(1.5)
+                _notice(pdf, b.text)
             elif isinstance(b, Table):
                 _table(pdf, b)
             elif isinstance(b, Figure):
                 _figure(pdf, b, base)
     return bytes(pdf.output())
+
+
+def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = "") -> bytes:
+    """Render the sections to PDF bytes.
+
+    fpdf2 must know in advance how many pages the table of contents takes (it fails otherwise). We
+    estimate it; if the estimate was wrong, the failed attempt has measured the real count and we
+    render once more with it (the body does not depend on it).
+    """
+    lines = sum(1 + len(s.title) // 80 for s in sections)
+    pages = 1 if lines <= 36 else 1 + -(-(lines - 36) // 48)
+    for _ in range(3):
+        toc = _Toc()
+        try:
+            return _render(sections, base, title, subtitle, pages, toc)
+        except FPDFException as e:
+            if "insert_toc_placeholder" not in str(e) or not toc.pages_used:
+                raise
+            pages = toc.pages_used
+    raise RuntimeError("table of contents page count did not settle")  # pragma: no cover

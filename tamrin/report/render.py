@@ -58,7 +58,8 @@ def render_run_dir(path: Path, pdf: bool = True) -> None:
     meta, sections = load_sections(path / "sections.json")
     framed = frame_sections(meta, sections)
     # a single run: the head section is the title page's content; sections keep their levels
-    framed = [framed[0]] + [Section(s.title, s.blocks, max(1, s.level - 1)) for s in framed[1:]]
+    # (the page title already names the experiment, so the head section is called "Overview")
+    framed = [Section("Overview", framed[0].blocks, 1)] + [Section(s.title, s.blocks, max(1, s.level - 1)) for s in framed[1:]]
     title = meta.get("title", path.name)
     subtitle = f"tamrin report · {path.name}"
     _write(path, framed, title, subtitle, pdf)

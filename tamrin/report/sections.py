@@ -97,6 +97,16 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def numeric_columns(t: Table) -> list[bool]:
+    """Which columns hold only numbers (empty cells allowed): those are right-aligned in HTML and PDF
+    so digits line up; text columns stay left-aligned so they read naturally."""
+    out = []
+    for i in range(len(t.columns)):
+        cells = [r[i] for r in t.rows if i < len(r) and r[i] not in ("", None)]
+        out.append(bool(cells) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in cells))
+    return out
+
+
 def section_to_dict(s: Section) -> dict:
     return {"title": s.title, "level": s.level, "blocks": [asdict(b) for b in s.blocks]}
 

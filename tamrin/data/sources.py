@@ -1,0 +1,86 @@
+"""`load_mnist` and `load_cifar10`: find the real data set, or fall back to an embedded stand-in.
+
+Lookup order (the first that has the data wins):
+  1. an explicit `data_dir` -- if it has no data, that is the user's mistake: a UserError, never a fallback;
+  2. the shared data folder (`shared_data_dir()`, normally ../shared/data);
+  3. the download cache (`cache_dir()`, `$TAMRIN_DATA` or ~/.cache/tamrin);
+  4. a download from the public URL into the cache (skipped at once when `TAMRIN_OFFLINE=1`, and
+     within a few seconds when the host cannot be reached);
+  5. the embedded stand-in (sklearn digits for MNIST, synthetic shapes for CIFAR-10), flagged with
+     `is_fallback=True` and a `run.notice(...)` so the report says so. `fallback=False` raises instead.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from tamrin.errors import UserError
+
+from .dataset import ArrayDataset
+from .embedded import embedded_digits, synthetic_images
+from .idx import MNIST_FILES, load_mnist_dir
+from .paths import cache_dir, shared_data_dir
+
+__all__ = ["load_mnist", "load_cifar10"]
+
+_SPLITS = ("train", "test")
+
+
+def _check_split(split: str) -> None:
+    if split not in _SPLITS:
+        raise UserError(f"unknown split {split!r}; choose 'train' or 'test'")
+
+
+def _notice(run, message: str) -> None:
+    if run is not None:
+        run.notice(message)
+    else:
+        warnings.warn(message, stacklevel=3)
+
+
+# --- MNIST ------------------------------------------------------------------------------------------
+def _mnist_candidates(root: Path) -> list[Path]:
+    """Folders under `root` where MNIST IDX files commonly sit (ours, torchvision's, plain)."""
+    return [root, root / "mnist", root / "MNIST" / "raw", root / "MNIST"]
+
+
+def _mnist_from(root: Path, split: str) -> ArrayDataset | None:
+    for folder in _mnist_candidates(root):
+        if folder.is_dir():
+            ds = load_mnist_dir(folder, split)
+            if ds is not None:
+                return ds
+    return None
+
+
+def load_mnist(data_dir: str | Path = "", split: str = "train", run=None, fallback: bool = True) -> ArrayDataset:
+    """MNIST `split` as 28x28x1 uint8 images and int64 labels; see the module docstring for the lookup order."""
+    _check_split(split)
+    if data_dir:
+        root = Path(data_dir).expanduser()
+        if not root.is_dir():
+            raise UserError(f"data directory {root} does not exist")
+        ds = _mnist_from(root, split)
+        if ds is None:
+            names = " and ".join(n + "[.gz]" for n in MNIST_FILES[split])
+            raise UserError(f"no MNIST {split} IDX files ({names}) in {root} or its mnist/ sub-folder")
+        return ds
+    shared = shared_data_dir()
+    if shared is not None and (ds := _mnist_from(shared, split)) is not None:
+        return ds
+    cached = cache_dir() / "mnist"
+    if (ds := _mnist_from(cached, split)) is not None:
+        return ds
+    from .download import download_mnist  # imported late: keeps the offline path free of urllib set-up
+
+    reason = download_mnist(cached, split)
+    if reason is None and (ds := _mnist_from(cached, split)) is not None:
+        return ds
+    if not fallback:
+        raise UserError(f"MNIST {split} not found (shared data, {cached}) and not downloadable ({reason}); pass --data-dir")
+    ds = embedded_digits(split)
+    ds.is_fallback = True
+    ds.source += " (fallback)"
+    _notice(run, f"MNIST not found and not downloadable ({reason}): using the embedded scikit-learn digits "
+                 f"({len(ds)} {split} images, 8x8 upsampled to 28x28) instead; accuracies are not comparable to MNIST.")
+    return ds

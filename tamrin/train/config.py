@@ -1,0 +1,47 @@
+"""The training recipe shared by every PyTorch experiment (nested in each experiment's Config as `train`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tamrin.errors import UserError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("none", "cosine", "onecycle", "step")
+DEVICES = ("cpu", "cuda", "mps", "auto")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"  # per-step schedule: none | cosine | onecycle | step (x0.1 at 50% and 75%)
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    early_stopping: int = 0  # patience in epochs without a better validation accuracy; 0 = off
+    grad_clip: float = 0.0  # max global grad norm; 0 = off
+    eval_batch_size: int = 512
+    device: str = "cpu"
+    amp: bool = False  # autocast: bfloat16 on CPU, float16 on CUDA
+    channels_last: bool = False
+    threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    deterministic: bool = True
+    max_steps_per_epoch: int = 0  # 0 = full epoch (a cap is handy for smoke runs)
+    time_budget_s: float = 0.0  # stop after the epoch in which this many seconds of training passed; 0 = off
+    progress: bool = True
+
+    def validate(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"train.optimizer: {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(f"train.schedule: {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
+        if self.device not in DEVICES:
+            raise UserError(f"train.device: {self.device!r} is not one of {', '.join(DEVICES)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UserError("train.epochs and train.batch_size must be at least 1")
+        if self.lr <= 0:
+            raise UserError(f"train.lr must be positive, got {self.lr}")

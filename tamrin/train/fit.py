@@ -1,0 +1,283 @@
+"""A small PyTorch fit loop shared by every PyTorch experiment.
+
+Why it looks the way it does:
+- Data is a pair of in-memory tensors, batched by index: on a 2-core CPU a DataLoader with workers costs
+  more than it saves, and decoded images already sit in memory (tamrin.data caches them).
+- The shuffle order and augmentation of epoch e come from a generator seeded with (seed, e), and the
+  global RNG state is checkpointed each epoch, so `--resume` after a kill reproduces an uninterrupted
+  run's metrics bit for bit on CPU.
+- One checkpoint per model tag, rewritten atomically every epoch; a finished tag is not retrained.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tamrin.errors import UserError
+from tamrin.train.checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
+from tamrin.train import distributed as D
+from tamrin.train.config import TrainConfig
+
+
+class DivergedError(UserError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    history: list = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_acc: float = float("nan")
+    seconds: float = 0.0
+    stopped_early: bool = False
+    resumed_from: int = 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device=cuda but no CUDA GPU is available (use cpu or auto)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("train.device=mps but MPS is not available (use cpu or auto)")
+    return torch.device(name)
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    raise UserError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """Multiplier of the base LR at optimizer step `step` (0-based) of `total`."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "none" or total <= warmup:
+        return 1.0
+    t = (step - warmup) / max(1, total - warmup)
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    if schedule == "onecycle":  # linear up to 30%, cosine down to 1/1000 (Smith & Topin's shape)
+        if t < 0.3:
+            return 0.04 + 0.96 * t / 0.3
+        return 1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7))
+    if schedule == "step":
+        return 1.0 if t < 0.5 else 0.1 if t < 0.75 else 0.01
+    raise UserError(f"unknown schedule {schedule!r}")
+
+
+def _batches(order: torch.Tensor, batch_size: int):
+    for i in range(0, len(order), batch_size):
+        yield order[i:i + batch_size]
+
+
+def _autocast(device: torch.device, enabled: bool):
+    if not enabled:
+        return torch.autocast(device_type=device.type, enabled=False)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: str | torch.device = "cpu",
+            channels_last: bool = False, amp: bool = False) -> torch.Tensor:
+    """Logits for all of x (model put in eval mode), on the CPU."""
+    device = torch.device(device) if not isinstance(device, torch.device) else device
+    model.eval()
+    outs = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        if channels_last and xb.dim() == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, amp):
+            outs.append(model(xb).float().cpu())
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def evaluate(model: nn.Module, data, batch_size: int = 512, loss_fn: Callable | None = None, **kw) -> dict:
+    x, y = data
+    logits = predict(model, x, batch_size, **kw)
+    loss_fn = loss_fn or F.cross_entropy
+    return {
+        "loss": float(loss_fn(logits, y)),
+        "acc": float((logits.argmax(1) == y).float().mean()),
+        "logits": logits,
+        "probs": torch.softmax(logits, 1),
+    }
+
+
+def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "model",
+        augment: Callable | None = None, loss_fn: Callable | None = None, class_weights: torch.Tensor | None = None,
+        seed: int = 0, callbacks: list | None = None) -> FitResult:
+    """Train `model` on `train` = (x, y) tensors, select the best epoch on `val` = (x, y) (or the last
+    epoch when val is None), checkpointing into run.checkpoints_dir/<tag>.pt every epoch.
+
+    augment(x_batch, generator) -> x_batch is applied to each training batch.
+    callbacks: functions f(epoch_record) called after each epoch (e.g. extra logging).
+    """
+    cfg.validate()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    x_tr, y_tr = train
+    if len(x_tr) == 0:
+        raise UserError(f"{tag}: the training set is empty")
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    world = D.world_size()
+    if world > 1 and cfg.batch_size % world:
+        raise UserError(f"train.batch_size={cfg.batch_size} must be divisible by the {world} torchrun processes")
+    local_bs = cfg.batch_size // world  # cfg.batch_size is the global batch
+    net = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    opt = make_optimizer(model.parameters(), cfg)
+    steps_per_epoch = math.ceil(math.ceil(len(x_tr) / world) / local_bs)
+    if cfg.max_steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
+    total, warmup = cfg.epochs * steps_per_epoch, int(round(cfg.warmup_epochs * steps_per_epoch))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup, cfg.schedule))
+    cw = class_weights.to(device) if class_weights is not None else None
+    crit = loss_fn or (lambda out, yb: F.cross_entropy(out, yb, weight=cw, label_smoothing=cfg.label_smoothing))
+
+    ckpt_path = run.checkpoints_dir / f"{tag}.pt" if run is not None else None
+    history: list[dict] = []
+    start_epoch, best_acc, best_epoch, best_state, bad_epochs, elapsed = 1, -1.0, 0, None, 0, 0.0
+    if ckpt_path is not None and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        load_model_state(model, ck["model"], f"checkpoint {ckpt_path}")
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        set_rng_state(ck["rng"])
+        history, best_acc, best_epoch = ck["history"], ck["best_val_acc"], ck["best_epoch"]
+        best_state, bad_epochs, elapsed = ck.get("best_model"), ck["bad_epochs"], ck.get("seconds", 0.0)
+        start_epoch = ck["epoch"] + 1
+        run.truncate_metrics(lambda r: not (r.get("tag") == tag and r.get("epoch", 0) > ck["epoch"]))
+        if ck.get("finished"):
+            if best_state is not None:
+                model.load_state_dict(best_state)
+            return FitResult(model, history, best_epoch, best_acc, elapsed, ck.get("stopped_early", False), ck["epoch"])
+        run.info(f"{tag}: resuming after epoch {ck['epoch']}")
+    resumed_from = start_epoch - 1
+
+    finished, stopped_early = False, False
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        net.train()
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
+        order = D.epoch_indices(len(x_tr), seed, epoch)  # this rank's share of the epoch permutation
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{cfg.epochs}")
+        for step, idx in enumerate(_batches(order, local_bs)):
+            if cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch:
+                break
+            xb, yb = x_tr[idx], y_tr[idx]
+            if augment is not None:
+                xb = augment(xb, gen)
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            if cfg.channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with _autocast(device, cfg.amp):
+                out = net(xb)
+                loss = crit(out.float(), yb)
+            if not torch.isfinite(loss):
+                bar.close()
+                where = f"last good checkpoint: {ckpt_path}" if ckpt_path is not None and ckpt_path.exists() else "no checkpoint was written yet"
+                raise DivergedError(f"{tag}: loss became {float(loss.detach())} at epoch {epoch}, step {step + 1} "
+                                    f"(lr={sched.get_last_lr()[0]:.3g}); try a smaller train.lr; {where}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            n = len(yb)
+            loss_sum += float(loss.detach()) * n
+            if out.dim() == 2 and yb.dim() == 1:
+                correct += int((out.argmax(1) == yb).sum())
+            seen += n
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
+                            ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
+        bar.close()
+        loss_sum, correct, seen = D.all_reduce_sum([loss_sum, correct, seen])
+        train_seconds = time.perf_counter() - t0
+        rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+               "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9)}
+        if val is not None:
+            ev = evaluate(model, val, cfg.eval_batch_size, loss_fn=loss_fn, device=device, channels_last=cfg.channels_last, amp=cfg.amp)
+            rec["val_loss"], rec["val_acc"] = ev["loss"], ev["acc"]
+            improved = ev["acc"] > best_acc
+        else:
+            improved = True
+        if improved:
+            best_acc, best_epoch = rec.get("val_acc", float("nan")), epoch
+            best_state = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+        elapsed += time.perf_counter() - t0
+        history.append(rec)
+        if run is not None and D.is_main():
+            run.log(rec)
+            run.info(_epoch_line(rec))
+        if cfg.early_stopping and bad_epochs >= cfg.early_stopping:
+            stopped_early = True
+        if cfg.time_budget_s and elapsed >= cfg.time_budget_s:
+            stopped_early = True
+        finished = epoch == cfg.epochs or stopped_early
+        if ckpt_path is not None and D.is_main():
+            save_checkpoint(ckpt_path, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": rng_state(), "epoch": epoch, "history": history, "best_val_acc": best_acc,
+                "best_epoch": best_epoch, "best_model": best_state, "bad_epochs": bad_epochs, "seconds": elapsed,
+                "finished": finished, "stopped_early": stopped_early,
+                "model_spec": copy.deepcopy(getattr(model, "model_spec", None)),
+            })
+        for cb in callbacks or []:  # after the checkpoint: a callback cannot spoil the saved state
+            cb(rec)
+        if stopped_early:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return FitResult(model, history, best_epoch, best_acc, elapsed, stopped_early, resumed_from)
+
+
+def _epoch_line(r: dict) -> str:
+    s = f"  {r['tag']} epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f}"
+    if "val_acc" in r:
+        s += f" | val loss {r['val_loss']:.4f} acc {r['val_acc']:.4f}"
+    return s + f" | {r['images_per_s']:.0f} img/s"
+
+
+class _NoBar:
+    def update(self, n=1): ...
+    def set_postfix(self, **kw): ...
+    def close(self): ...
+
+
+def _progress(cfg: TrainConfig, total: int, desc: str):
+    if not cfg.progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, disable=None, mininterval=0.5)

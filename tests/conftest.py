@@ -1,0 +1,29 @@
+import os
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+os.environ.setdefault("TAMRIN_OFFLINE", "1")  # tests never wait on the network
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _small_torch():
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    yield
+
+
+def shared_data() -> Path | None:
+    p = ROOT.parent / "shared" / "data"
+    return p if p.is_dir() else None
