@@ -9,24 +9,21 @@ x1 * mask + x2 * (1 - mask) glues together large pieces of two different digits.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-
-_KERNEL = torch.tensor([0.25, 0.5, 0.25])
-
 
 def blur(img: torch.Tensor, passes: int) -> torch.Tensor:
     """(B, H, W) -> blurred `passes` times with [1/4, 1/2, 1/4] horizontally, then vertically.
 
-    Replicate padding keeps the border unbiased (zero padding would pull edge pixels towards 0 and
-    make masks systematically 0 along the border).
+    Written as weighted sums of shifted copies: for a 3-tap filter this is far faster on a CPU than
+    conv2d with one channel. Replicate padding keeps the border unbiased (zero padding would pull
+    edge pixels towards 0 and make masks systematically 0 along the border).
     """
-    x = img.unsqueeze(1)
-    kh = _KERNEL.to(img.dtype).view(1, 1, 1, 3)
-    kv = _KERNEL.to(img.dtype).view(1, 1, 3, 1)
+    x = img
     for _ in range(passes):
-        x = F.conv2d(F.pad(x, (1, 1, 0, 0), mode="replicate"), kh)
-        x = F.conv2d(F.pad(x, (0, 0, 1, 1), mode="replicate"), kv)
-    return x.squeeze(1)
+        p = torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)
+        x = 0.25 * p[:, :, :-2] + 0.5 * p[:, :, 1:-1] + 0.25 * p[:, :, 2:]
+        p = torch.cat([x[:, :1], x, x[:, -1:]], dim=1)
+        x = 0.25 * p[:, :-2] + 0.5 * p[:, 1:-1] + 0.25 * p[:, 2:]
+    return x
 
 
 def random_masks(n: int, shape: tuple[int, int], passes: int, generator: torch.Generator) -> torch.Tensor:
