@@ -54,7 +54,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(hidden=[256, 256, 256], train=FFTrain(epochs=3), max_train=1200, max_test=2000)
+        return cls(hidden=[256, 256, 256], train=FFTrain(epochs=6), max_train=1500, max_test=2000)
 
     def resolved(self) -> "Config":
         if self.preset == "full":

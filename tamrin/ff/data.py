@@ -21,7 +21,7 @@ class FlatData:
 
 
 def _cap(idx: np.ndarray, labels: np.ndarray, cap: int, seed: int) -> np.ndarray:
-    """A class-balanced-ish random subset of at most `cap` indices (0 = all)."""
+    """A random subset (fixed by `seed`) of at most `cap` indices; 0 = all."""
     if not cap or cap >= len(idx):
         return idx
     rng = np.random.default_rng(seed)
