@@ -51,6 +51,7 @@ class Config:
     train: FFTrain = field(default_factory=FFTrain)
     score_layers: list[int] = field(default_factory=list)  # layers (0-based) whose goodness is summed; [] = all but the first
     val_fraction: float = 0.1
+    threads: int = 1  # torch CPU threads; 1 by default: on a busy shared machine 2 threads ran 30x slower (spin-waiting)
     max_train: int = 0  # 0 = all training images
     max_test: int = 0  # 0 = the whole test set
     baseline: bool = True  # also train the backprop MLP
@@ -60,7 +61,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(hidden=[256, 256, 256], train=FFTrain(epochs=6), max_train=1500, max_test=2000)
+        return cls(hidden=[128, 128, 128], max_train=1000, max_test=1000, train=FFTrain(epochs=15, batch_size=20, lr=0.002), readout_weight_decays=[1e-3])
 
     def resolved(self) -> "Config":
         """The config with the preset applied (the `full` preset overrides width, depth and epochs)."""
@@ -98,7 +99,8 @@ def timing(history: list[dict]) -> tuple[float, float]:
 
 
 def run(cfg: Config, run) -> list[Section]:
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     cfg = cfg.resolved()
     d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test)
     score_layers = cfg.score_layers or None

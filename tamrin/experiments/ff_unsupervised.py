@@ -46,6 +46,7 @@ class Config:
     probe_layers: int = 3  # the read-out uses the normalised activities of the last this-many hidden layers
     probe_weight_decays: list[float] = field(default_factory=lambda: [1e-4, 1e-3, 1e-2])
     val_fraction: float = 0.1
+    threads: int = 1  # torch CPU threads; 1 by default: on a busy shared machine 2 threads ran 30x slower (spin-waiting)
     max_train: int = 0
     max_test: int = 0
     baseline: bool = True
@@ -54,7 +55,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(hidden=[256, 256, 256], train=FFTrain(epochs=6), max_train=1500, max_test=2000)
+        return cls(hidden=[128, 128, 128], max_train=1000, max_test=1000, train=FFTrain(epochs=15, batch_size=20, lr=0.002), probe_weight_decays=[1e-3])
 
     def resolved(self) -> "Config":
         if self.preset == "full":
@@ -90,7 +91,8 @@ def choose_passes(shape, target: float, seed: int) -> tuple[int, list[float], fl
 
 
 def run(cfg: Config, run) -> list[Section]:
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
     cfg = cfg.resolved()
     d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test)
     auto, lengths, random_len = choose_passes(d.shape, cfg.target_run_length, cfg.seed)
