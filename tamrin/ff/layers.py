@@ -11,14 +11,17 @@ Two normalisations are offered, both removing the length:
   initialisation and one learning rate suit the 784-pixel input and 2000-unit layers alike.
 - "length": divide by the Euclidean length (the paper's wording); components are O(1/sqrt(D)),
   so pre-activations start sqrt(D) times smaller. It differs from "rms" only by the constant
-  factor sqrt(D), which the first weight matrix can absorb.
+  factor sqrt(D), which each layer's weights can absorb.
 
-Goodness of a layer's ReLU activities h (one row per example):
-- "sum":  g = sum_j h_j^2       (the paper's definition)
-- "mean": g = mean_j h_j^2 = sum / D.  Same ranking of examples, but θ no longer depends on the
-  width, so one θ (default 2.0) works for 500- and 2000-unit layers. With "sum", use θ_sum = D·θ.
-  (The two are not the same loss: sum-goodness multiplies the softplus argument by D, which
-  makes the loss much sharper, close to a hinge.)
+Goodness of a layer's ReLU activities h (one row per example), with θ given *per unit*
+(a mean square; FFNet.threshold turns it into the layer's threshold):
+- "sum" (default): g = sum_j h_j^2, the paper's definition, with threshold θ·D (D = width);
+  θ = 1: a layer must push the mean square of its positive activities above 1.
+- "mean": g = mean_j h_j^2 = sum / D, with threshold θ. Same decision boundary g > θ, but the
+  softplus argument is D times smaller: a much softer loss. On the MNIST validation split it
+  learned far more slowly (benchmarks/results/ff_tuning.json), so "sum" is the default.
+With N(0, 1/fan_in) weights and a unit-mean-square input the initial mean square is about 0.5,
+so training starts close to θ = 1 in both cases.
 """
 from __future__ import annotations
 
