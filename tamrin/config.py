@@ -69,7 +69,7 @@ def coerce(value: Any, tp, key: str) -> Any:
     if origin in (list, tuple):
         if isinstance(value, str):
             value = [v for v in (s.strip() for s in value.split(",")) if v != ""]
-            value = [yaml.safe_load(v) for v in value]
+            value = [_yaml_value(v) for v in value]
         if not isinstance(value, (list, tuple)):
             value = [value]
         if origin is tuple and args and args[-1] is not Ellipsis:
@@ -162,11 +162,17 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not key or any(not p.isidentifier() for p in key.split(".")):
         raise UserError(f"--set: {key!r} is not a valid key (use dotted names like train.lr=0.1)")
+    return key.split("."), _yaml_value(raw)
+
+
+def _yaml_value(raw: str):
+    """A command-line value parsed as YAML (numbers, booleans, lists), or the raw string if it isn't YAML."""
+    if raw.strip() == "":
+        return ""
     try:
-        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+        return yaml.safe_load(raw)
     except yaml.YAMLError:
-        value = raw
-    return key.split("."), value
+        return raw
 
 
 def apply_overrides(cfg, items: list[str] | dict):

@@ -26,6 +26,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files: reports must be readable like any other file
         os.replace(tmp, path)
     except BaseException:
         try:

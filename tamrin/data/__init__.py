@@ -7,7 +7,8 @@ none of those has it.
 from .dataset import ArrayDataset, stratified_split, to_tensor
 from .embedded import embedded_digits, synthetic_images
 from .paths import cache_dir, shared_data_dir
-from .sources import load_mnist
+from .folder import load_image_folder
+from .sources import load_cifar10, load_mnist
 
-__all__ = ["ArrayDataset", "load_mnist", "embedded_digits", "synthetic_images",
+__all__ = ["ArrayDataset", "load_mnist", "load_cifar10", "load_image_folder", "embedded_digits", "synthetic_images",
            "stratified_split", "to_tensor", "shared_data_dir", "cache_dir"]

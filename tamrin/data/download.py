@@ -4,3 +4,7 @@ from pathlib import Path
 
 def download_mnist(folder: Path, split: str):
     return "downloads not implemented yet"
+
+
+def download_cifar10(folder: Path):
+    return "downloads not implemented yet"

@@ -84,3 +84,86 @@ def load_mnist(data_dir: str | Path = "", split: str = "train", run=None, fallba
     _notice(run, f"MNIST not found and not downloadable ({reason}): using the embedded scikit-learn digits "
                  f"({len(ds)} {split} images, 8x8 upsampled to 28x28) instead; accuracies are not comparable to MNIST.")
     return ds
+
+
+# --- CIFAR-10 ---------------------------------------------------------------------------------------
+def _cifar_from(root: Path, split: str) -> tuple[ArrayDataset | None, bool]:
+    """(CIFAR-10 `split` from under `root` or None, whether any CIFAR-10 data was found there at all)."""
+    from .cifar import load_cifar_archive, load_cifar_batches, load_cifar_folder_archive
+    from .folder import load_image_folder
+
+    found = False
+    for cand in (root, root / "cifar10", root / "cifar-10", root / "CIFAR10"):
+        if not cand.is_dir():
+            continue
+        for batches in (cand / "cifar-10-batches-py", cand):
+            if (batches / "data_batch_1").is_file() or (batches / "test_batch").is_file():
+                found = True
+                if (ds := load_cifar_batches(batches, split)) is not None:
+                    return ds, True
+        if (archive := cand / "cifar-10-python.tar.gz").is_file():
+            found = True
+            if (ds := load_cifar_archive(archive, split)) is not None:
+                return ds, True
+        if (cand / "train").is_dir() or (cand / "test").is_dir():
+            found = True
+            if (cand / split).is_dir():
+                ds = load_image_folder(cand, split, size=(32, 32), mode="RGB")
+                ds.source = f"CIFAR-10 image folder {cand / split}"
+                return ds, True
+        for archive in sorted(cand.glob("cifar10*.tar.gz")) + sorted(cand.glob("cifar10*.tgz")):
+            ds, usable = load_cifar_folder_archive(archive, split)
+            found = found or usable
+            if ds is not None:
+                return ds, True
+    return None, found
+
+
+def load_cifar10(data_dir: str | Path = "", split: str = "train", run=None, fallback: bool = True) -> ArrayDataset:
+    """CIFAR-10 `split` as 32x32x3 uint8 images; lookup order in the module docstring.
+
+    The shared copy has only the train split: asking for "test" where only train exists anywhere is a
+    UserError (hold out validation from train instead), never a silent synthetic test set.
+    """
+    _check_split(split)
+    if data_dir:
+        root = Path(data_dir).expanduser()
+        if not root.is_dir():
+            raise UserError(f"data directory {root} does not exist")
+        ds, found = _cifar_from(root, split)
+        if ds is None:
+            what = f"CIFAR-10 has no {split} split" if found else "no CIFAR-10 data"
+            raise UserError(f"{what} in {root} (expected cifar-10-batches-py/, cifar-10-python.tar.gz "
+                            f"or {split}/<class>/<image> folders)")
+        return ds
+    found_where = []
+    shared = shared_data_dir()
+    if shared is not None:
+        ds, found = _cifar_from(shared, split)
+        if ds is not None:
+            return ds
+        if found:
+            found_where.append(str(shared))
+    cached = cache_dir() / "cifar10"
+    ds, found = _cifar_from(cached, split)
+    if ds is not None:
+        return ds
+    if found:
+        found_where.append(str(cached))
+    from .download import download_cifar10
+
+    reason = download_cifar10(cached)
+    if reason is None and (ds := _cifar_from(cached, split)[0]) is not None:
+        return ds
+    if found_where:
+        raise UserError(f"CIFAR-10 {split} split not present (found other splits in {', '.join(found_where)}) "
+                        f"and not downloadable ({reason}); hold out validation from the train split instead")
+    if not fallback:
+        raise UserError(f"CIFAR-10 not found (shared data, {cached}) and not downloadable ({reason}); pass --data-dir")
+    n, seed = (10000, 0) if split == "train" else (2000, 1)
+    ds = synthetic_images(n=n, size=32, num_classes=10, channels=3, seed=seed)
+    ds.is_fallback = True
+    ds.source += " (fallback for CIFAR-10)"
+    _notice(run, f"CIFAR-10 not found and not downloadable ({reason}): using {n} synthetic 32x32 RGB "
+                 f"shape/grating images ({split}) instead; accuracies are not comparable to CIFAR-10.")
+    return ds

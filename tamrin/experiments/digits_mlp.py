@@ -78,7 +78,8 @@ def run(cfg: Config, run) -> list[Section]:
 
     torch.manual_seed(cfg.seed)
     model = MLP(int(np.prod(x_tr.shape[1:])), cfg.hidden, len(classes), cfg.dropout)
-    res = fit(model, (x_tr, y_tr), (x_va, y_va), cfg.train, run, tag="mlp", seed=cfg.seed)
+    res = fit(model, (x_tr, y_tr), (x_va, y_va), cfg.train, run, tag="mlp", seed=cfg.seed,
+              checkpoint_meta={"classes": list(classes), "normalize": {"mean": [mean], "std": [std]}})
 
     data = Section("Data")
     data.text(f"Source: {train_ds.source}. Test set: {test_ds.source}. Images are {x_tr.shape[2]}x{x_tr.shape[3]} "

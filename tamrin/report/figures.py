@@ -84,7 +84,7 @@ def confusion(cm, classes: Sequence[str], title: str = "Confusion matrix", norma
     row = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, row, out=np.zeros(cm.shape, dtype=float), where=row > 0)
     colour = frac if normalize == "true" else cm / max(1, cm.max())
-    side = min(12.0, 2.2 + 0.62 * k)
+    side = min(12.0, 3.5 + 0.62 * k)  # room for 2 lines of text per cell; small k keeps a normal font scale
     fig, ax = plt.subplots(figsize=(side + 1.2, side))
     im = ax.imshow(colour, cmap="Blues", vmin=0, vmax=1)
     cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)

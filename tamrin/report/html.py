@@ -28,7 +28,7 @@ _TEMPLATE = r"""<!doctype html>
  th,td{border-bottom:1px solid #dde3ea;padding:.3em .7em;text-align:left;vertical-align:top}
  th{background:#e8eef6;border-bottom:2px solid #9fb3cc} tbody tr:nth-child(even){background:#f7f9fc}
  tbody tr:hover{background:#eef4ff} .num{text-align:right}
- caption{caption-side:bottom;text-align:left;color:#555;font-size:.85em;padding-top:.35em}
+ .caption{color:#555;font-size:.85em;padding-top:.35em}
  figure{margin:1em 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #e2e2e2} figcaption{color:#555;font-size:.88em}
  .notice{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .9em;margin:.8em 0}
  code{background:#f2f2f2;padding:0 .25em;border-radius:3px}
@@ -66,8 +66,9 @@ def _block(b, base: Path) -> str:
         head = "".join(f"<th{cls[i] if i < len(cls) else ''}>{html.escape(str(c))}</th>" for i, c in enumerate(b.columns))
         rows = "".join("<tr>" + "".join(f"<td{cls[i] if i < len(cls) else ''}>{html.escape(fmt(v))}</td>" for i, v in enumerate(r)) + "</tr>"
                        for r in b.rows)
-        cap = f"<caption>{inline(b.caption)}</caption>" if b.caption else ""
-        return f'<div class="tablewrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+        # caption outside <table>: a <caption> is only as wide as its (often narrow) table
+        cap = f'<div class="caption">{inline(b.caption)}</div>' if b.caption else ""
+        return f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{cap}</div>'
     if isinstance(b, Figure):
         p = Path(b.path)
         p = p if p.is_absolute() else base / p

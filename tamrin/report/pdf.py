@@ -102,21 +102,24 @@ def _caption(pdf: _PDF, text: str, align: str = "L"):
 
 
 def _col_widths(pdf: _PDF, rows: list[list[str]], size: float) -> list[float]:
-    """Natural width of each column (widest cell + padding); when the table is wider than the page,
-    narrow columns keep their width and the wide ones share what is left (their text wraps)."""
+    """Natural width of each column (widest cell + padding). When the table is wider than the page,
+    each column keeps at least its longest word (so headers like "column 11" never break inside a
+    word) and the wide columns share what is left: their text wraps."""
     ncol = len(rows[0])
     pad = 2 * pdf.c_margin + 1.5
-    pdf.set_font("dejavu", "B", size)
-    natural = [pdf.get_string_width(rows[0][i]) + pad for i in range(ncol)]
-    pdf.set_font("dejavu", "", size)
-    for r in rows[1:]:
+    natural, word = [0.0] * ncol, [0.0] * ncol
+    for k, r in enumerate(rows):
+        pdf.set_font("dejavu", "B" if k == 0 else "", size)
         for i in range(ncol):
             natural[i] = max(natural[i], pdf.get_string_width(r[i]) + pad)
+            word[i] = max([word[i]] + [pdf.get_string_width(w) + pad for w in r[i].split()])
     if sum(natural) <= pdf.epw:
         return natural
-    floor = pdf.epw / ncol / 2
-    fixed = [min(w, floor) for w in natural]
-    extra = [w - f for w, f in zip(natural, fixed)]
+    fixed = [min(n, max(w, pdf.epw / ncol / 2)) for n, w in zip(natural, word)]
+    fixed = [min(f, pdf.epw / 3) for f in fixed]  # one unbreakable path must not eat the page
+    if sum(fixed) >= pdf.epw:  # even single words do not fit: scale everything down
+        return [f * pdf.epw / sum(fixed) for f in fixed]
+    extra = [n - f for n, f in zip(natural, fixed)]
     scale = (pdf.epw - sum(fixed)) / max(1e-9, sum(extra))
     return [f + e * scale for f, e in zip(fixed, extra)]
 
@@ -132,7 +135,7 @@ def _table(pdf: _PDF, b: Table):
     pdf.set_font("dejavu", "", size)
     if pdf.room < 4 * size * 0.6:  # not even the heading row and two rows fit: start on the next page
         pdf.add_page()
-    with pdf.table(width=sum(widths), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
+    with pdf.table(width=min(sum(widths), pdf.epw), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
                    headings_style=FontFace(emphasis="BOLD", fill_color=_HEAD_FILL), first_row_as_headings=True,
                    borders_layout="SINGLE_TOP_LINE", cell_fill_color=_ZEBRA, cell_fill_mode="ROWS",
                    repeat_headings=1, padding=(0.6, 1.2)) as t:
@@ -216,7 +219,7 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
     pdf = _PDF(title)
     pdf.add_page()
     pdf.set_font("dejavu", "B", 20)
-    pdf.multi_cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 10, title, align="L", new_x="LMARGIN", new_y="NEXT")
     if subtitle:
         pdf.set_font("dejavu", "", 10)
         pdf.set_text_color(90)
@@ -240,7 +243,7 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
             pdf.ln(4 if level == 0 else 2)
         pdf.set_font("dejavu", "B", size)
         pdf.start_section(s.title, level=level)
-        pdf.multi_cell(0, size * 0.5, s.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, size * 0.5, s.title, align="L", new_x="LMARGIN", new_y="NEXT")
         if level == 0:
             pdf.set_draw_color(200, 205, 215)
             pdf.line(pdf.l_margin, pdf.get_y() + 0.5, pdf.w - pdf.r_margin, pdf.get_y() + 0.5)
@@ -265,7 +268,7 @@ def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = 
     render once more with it (the body does not depend on it).
     """
     lines = sum(1 + len(s.title) // 80 for s in sections)
-    pages = 1 if lines <= 36 else 1 + -(-(lines - 36) // 48)
+    pages = 1 if lines <= 45 else 1 + -(-(lines - 45) // 51)  # ~45 entries fit under the title, ~51 per page
     for _ in range(3):
         toc = _Toc()
         try:

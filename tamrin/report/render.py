@@ -16,6 +16,15 @@ def _flat(d, prefix=""):
             yield f"{prefix}{k}", v
 
 
+def _cfg_value(v) -> str:
+    """Config values as the user would type them in --set (0.002, 1e-04, True), not table-formatted."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
 def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) -> list[Section]:
     """Wrap an experiment's sections with the parts every course report needs: what was run,
     notices (fallback data, skipped files), the resolved configuration and the environment."""
@@ -31,7 +40,7 @@ def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) ->
         out.append(Section(s.title, s.blocks, min(3, s.level + 1 + level_shift)))
     if meta.get("config"):
         cfg = Section("Configuration (resolved)", level=2 + level_shift)
-        cfg.table(["key", "value"], [[k, "" if v is None else (str(v) if not isinstance(v, (int, float)) else v)] for k, v in _flat(meta["config"])],
+        cfg.table(["key", "value"], [[k, _cfg_value(v)] for k, v in _flat(meta["config"])],
                   "Every value used by this run; reproduce with `tamrin run NAME --config config.yaml` from the run folder.")
         out.append(cfg)
     env = meta.get("env")
@@ -56,10 +65,10 @@ def _write(path: Path, sections, title, subtitle, pdf: bool):
 
 def render_run_dir(path: Path, pdf: bool = True) -> None:
     meta, sections = load_sections(path / "sections.json")
-    framed = frame_sections(meta, sections)
-    # a single run: the head section is the title page's content; sections keep their levels
-    # (the page title already names the experiment, so the head section is called "Overview")
-    framed = [Section("Overview", framed[0].blocks, 1)] + [Section(s.title, s.blocks, max(1, s.level - 1)) for s in framed[1:]]
+    # a single run: sections keep their own levels (shift -1 undoes the nesting under the experiment),
+    # and as the page title already names the experiment, the head section is called "Overview"
+    framed = frame_sections(meta, sections, level_shift=-1)
+    framed[0] = Section("Overview", framed[0].blocks, 1)
     title = meta.get("title", path.name)
     subtitle = f"tamrin report · {path.name}"
     _write(path, framed, title, subtitle, pdf)

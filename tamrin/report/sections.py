@@ -81,7 +81,8 @@ _KINDS = {"text": Text, "notice": Notice, "table": Table, "figure": Figure}
 
 
 def fmt(v: Any) -> str:
-    """Cell formatting shared by HTML and PDF: floats with 4 significant digits, ints with separators."""
+    """Cell formatting shared by HTML and PDF: floats with 4 decimals up to 1, else 4 significant digits;
+    ints with thousands separators."""
     if isinstance(v, bool):
         return str(v)
     if isinstance(v, int):
@@ -93,6 +94,8 @@ def fmt(v: Any) -> str:
             return "0"
         if abs(v) >= 1e5 or abs(v) < 1e-3:
             return f"{v:.3e}"
+        if abs(v) <= 1:  # accuracies, F1, AUC...: a fixed 4 decimals so a column of them lines up
+            return f"{v:.4f}"
         return f"{v:.4g}"
     return str(v)
 

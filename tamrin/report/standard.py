@@ -62,7 +62,7 @@ def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str
     p = run.save_figure(figures.confusion(m["confusion"], list(classes), f"Confusion matrix ({name})"), f"{slug}_confusion")
     out.append(Section(f"Confusion matrix ({name})", level=sub).figure(
         p, "Rows: true class, columns: predicted class. Each cell: count and percentage of its row (recall on the diagonal).",
-        width=0.8, base=run.path))
+        width=min(0.85, 0.5 + 0.035 * len(classes)), base=run.path))
     if roc_curve:
         p = run.save_figure(figures.roc(y_true, probs, list(classes), f"ROC curves, one-vs-rest ({name})"), f"{slug}_roc")
         out.append(Section(f"ROC curves ({name})", level=sub).figure(
@@ -81,8 +81,8 @@ def classification_sections(run, name: str, y_true, probs, classes: Sequence[str
 # --------------------------------------------------------------------------------------- model
 def describe_model(model, example_input=None) -> tuple[list[str], list[list]]:
     """(columns, rows) listing the leaf layers of a torch module: name, type, output shape (when an
-    `example_input` batch is given: one forward pass with hooks), parameters and trainable parameters.
-    The last row is the total."""
+    `example_input` batch is given — a tensor, or a tuple of forward arguments — one forward pass with
+    hooks), parameters and trainable parameters. The last row is the total."""
     import torch
 
     shapes: dict[str, str] = {}
@@ -91,6 +91,8 @@ def describe_model(model, example_input=None) -> tuple[list[str], list[list]]:
 
         def hook(mod_name):
             def f(_m, _inp, out):
+                if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+                    out = out[0]  # e.g. an LSTM returns (output, (h, c)): show the output
                 if isinstance(out, torch.Tensor):
                     shapes[mod_name] = "×".join(str(d) for d in out.shape[1:]) or "scalar"
             return f
@@ -102,7 +104,7 @@ def describe_model(model, example_input=None) -> tuple[list[str], list[list]]:
         try:
             model.eval()
             with torch.no_grad():
-                model(example_input)
+                model(*example_input) if isinstance(example_input, tuple) else model(example_input)
         finally:
             model.train(was_training)
             for h in hooks:
@@ -116,7 +118,7 @@ def describe_model(model, example_input=None) -> tuple[list[str], list[list]]:
             params = sum(p.numel() for p in own)
             trainable = sum(p.numel() for p in own if p.requires_grad)
             extra = mod.extra_repr()
-            rows.append([n, type(mod).__name__ + (f"({extra})" if extra and len(extra) <= 40 else ""),
+            rows.append([n, type(mod).__name__ + (f"({extra})" if extra and len(extra) <= 70 else ""),
                          shapes.get(n, ""), params, trainable])
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -135,7 +137,8 @@ def architecture_section(model, example_input=None, title: str = "Architecture",
     what = f" ({name})" if name else ""
     s.text(f"Model{what}: `{type(model).__name__}` with **{total:,}** parameters, {trainable:,} of them trainable, "
            f"in {len(rows) - 1} layers.")
-    shape_note = f" Output shapes for one input of shape {'×'.join(str(d) for d in example_input.shape[1:])} (batch dimension omitted)." if example_input is not None else ""
+    first = example_input[0] if isinstance(example_input, tuple) else example_input
+    shape_note = f" Output shapes for one input of shape {'×'.join(str(d) for d in first.shape[1:])} (batch dimension omitted)." if first is not None else ""
     s.table(cols, rows, "Leaf layers in forward order." + shape_note)
     return s
 

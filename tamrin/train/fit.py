@@ -126,12 +126,14 @@ def evaluate(model: nn.Module, data, batch_size: int = 512, loss_fn: Callable | 
 
 def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "model",
         augment: Callable | None = None, loss_fn: Callable | None = None, class_weights: torch.Tensor | None = None,
-        seed: int = 0, callbacks: list | None = None) -> FitResult:
+        seed: int = 0, callbacks: list | None = None, checkpoint_meta: dict | None = None) -> FitResult:
     """Train `model` on `train` = (x, y) tensors, select the best epoch on `val` = (x, y) (or the last
     epoch when val is None), checkpointing into run.checkpoints_dir/<tag>.pt every epoch.
 
     augment(x_batch, generator) -> x_batch is applied to each training batch.
     callbacks: functions f(epoch_record) called after each epoch (e.g. extra logging).
+    checkpoint_meta: stored in the checkpoint as-is (plain data: e.g. {"classes": [...], "input_size": 32,
+    "normalize": {"mean": [...], "std": [...]}}) so tools such as `tamrin explain` can rebuild the inputs.
     """
     cfg.validate()
     if cfg.threads > 0:
@@ -252,6 +254,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 "best_epoch": best_epoch, "best_model": best_state, "bad_epochs": bad_epochs, "seconds": elapsed,
                 "finished": finished, "stopped_early": stopped_early,
                 "model_spec": copy.deepcopy(getattr(model, "model_spec", None)),
+                **(checkpoint_meta or {}),
             })
         for cb in callbacks or []:  # after the checkpoint: a callback cannot spoil the saved state
             cb(rec)
