@@ -56,8 +56,9 @@ def main(argv=None) -> int:
     suffix = args.name or ("_quick" if args.quick else "")
     results["overrides"] = args.sets
     atomic_write_json(ROOT / "benchmarks" / "results" / f"ff{suffix}.json", results)
-    atomic_write_text(ROOT / "benchmarks" / f"ff{suffix}.md", table(results))
-    print(table(results))
+    text = table(results) + (other_runs() if not suffix else "")
+    atomic_write_text(ROOT / "benchmarks" / f"ff{suffix}.md", text)
+    print(text)
     return 0
 
 
@@ -105,6 +106,25 @@ def table(results: dict) -> str:
               "Timings use one torch thread: with two threads on the shared, overloaded machine the same epoch ran about 30x slower "
               "(OpenMP threads spin-waiting for a core).", ""]
     return "\n".join(lines)
+
+
+def other_runs() -> str:
+    """The other saved benchmark runs (other epochs), formatted from their JSON files."""
+    lines = []
+    for p in sorted((ROOT / "benchmarks" / "results").glob("ff_*.json")):
+        if p.stem in ("ff_tuning", "ff_quick"):
+            continue
+        r = json.loads(p.read_text())
+        for key, err in (("supervised", "ff_test"), ("unsupervised", "probe_test")):
+            e = r["experiments"].get(key)
+            if e:
+                res, c = e["results"], e["config"]
+                lines.append(f"| {p.name} | {key} | {'x'.join(map(str, c['hidden']))} | {c['train']['epochs']} | {pct(res[err])} | "
+                             f"{pct(res['bp_test']) if 'bp_test' in res else ''} | {e['wall_seconds']:.0f} s |")
+    if not lines:
+        return ""
+    return "\n".join(["## Other saved runs", "", "| file | experiment | layers | epochs | FF test err | backprop test err | wall time |",
+                      "| --- | --- | --- | --- | --- | --- | --- |", *lines, ""])
 
 
 if __name__ == "__main__":
