@@ -34,7 +34,7 @@ PASSES_MEASURED = [1, 2, 3, 4, 6, 8, 10, 12, 16]
 class Config:
     seed: int = 0
     data_dir: str = ""
-    preset: Literal["default", "full"] = "default"  # "full": the paper's recipe (4 x 2000 ReLUs, 60 epochs)
+    preset: Literal["default", "full"] = "default"  # "full": the paper's recipe (4 x 2000 ReLUs, 100 epochs)
     hidden: list[int] = field(default_factory=lambda: [500, 500, 500, 500])
     norm: str = "rms"
     goodness: str = "sum"
@@ -59,7 +59,7 @@ class Config:
 
     def resolved(self) -> "Config":
         if self.preset == "full":
-            return dataclasses.replace(self, hidden=[2000, 2000, 2000, 2000], train=dataclasses.replace(self.train, epochs=60))
+            return dataclasses.replace(self, hidden=[2000, 2000, 2000, 2000], train=dataclasses.replace(self.train, epochs=100))
         return self
 
     def validate(self):
