@@ -16,7 +16,7 @@ import torch
 
 from tamrin.errors import UserError
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
-from tamrin.ff.data import load_flat_mnist
+from tamrin.ff.data import load_flat_mnist, pick_device
 from tamrin.ff.figures import goodness_histograms, layer_curves, margin_histogram
 from tamrin.ff.labels import embed_label, random_wrong_labels
 from tamrin.ff.layers import GOODNESS, NORMS
@@ -52,6 +52,7 @@ class Config:
     train: FFTrain = field(default_factory=lambda: FFTrain(epochs=60))
     score_layers: list[int] = field(default_factory=list)  # layers (0-based) whose goodness is summed; [] = all but the first
     val_fraction: float = 0.1
+    device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     threads: int = 1  # torch CPU threads; 1 by default: on a busy shared machine 2 threads ran 30x slower (spin-waiting)
     max_train: int = 0  # 0 = all training images
     max_test: int = 0  # 0 = the whole test set
@@ -71,6 +72,8 @@ class Config:
         return self
 
     def validate(self):
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.norm not in NORMS:
             raise UserError(f"norm: {self.norm!r} is not one of {', '.join(NORMS)}")
         if self.goodness not in GOODNESS:
@@ -103,11 +106,12 @@ def run(cfg: Config, run) -> list[Section]:
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     cfg = cfg.resolved()
-    d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test)
+    dev = pick_device(cfg.device)
+    d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test).to(dev)
     score_layers = cfg.score_layers or None
 
     torch.manual_seed(cfg.seed)
-    net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta)
+    net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta).to(dev)
     gen = torch.Generator().manual_seed(cfg.seed)
     err = lambda m, x, y: float((m.predict(x, score_layers) != y).float().mean())  # noqa: E731
     hist = train_supervised(net, d.x_tr, d.y_tr, cfg.train, run, "ff", gen, lambda m: {"val_err": err(m, d.x_va, d.y_va)})
@@ -128,7 +132,7 @@ def run(cfg: Config, run) -> list[Section]:
     bp_hist = []
     if cfg.baseline:
         torch.manual_seed(cfg.seed)
-        model = mlp(d.x_tr.shape[1], cfg.hidden)
+        model = mlp(d.x_tr.shape[1], cfg.hidden).to(dev)
         g2 = torch.Generator().manual_seed(cfg.seed)
         t = cfg.train
         bp_hist = train_backprop(model, d.x_tr, d.y_tr, t.epochs, t.batch_size, cfg.baseline_lr,
@@ -174,15 +178,15 @@ def report(cfg, run, d, net, hist, res, layers_used) -> list[Section]:
     g = torch.Generator().manual_seed(cfg.seed + 1)
     x, y = d.x_te[:2000], d.y_te[:2000]
     with torch.no_grad():
-        gp = net.goodness_per_layer(embed_label(x, y)).numpy()
-        gn = net.goodness_per_layer(embed_label(x, random_wrong_labels(y, g))).numpy()
+        gp = net.goodness_per_layer(embed_label(x, y)).cpu().numpy()
+        gn = net.goodness_per_layer(embed_label(x, random_wrong_labels(y, g))).cpu().numpy()
         scores = net.label_scores(d.x_te, layers_used)
     fig = goodness_histograms(gp, gn, [net.threshold(i) for i in range(n_layers)], [f"layer {i + 1}" for i in range(n_layers)],
                               "Test images: goodness with the true label (positive) vs a random wrong label (negative)")
-    true = scores[torch.arange(len(d.y_te)), d.y_te]
+    true = scores[torch.arange(len(d.y_te), device=d.y_te.device), d.y_te]
     wrong = scores.clone()
-    wrong[torch.arange(len(d.y_te)), d.y_te] = float("-inf")
-    margin = (true - wrong.max(1).values).numpy()
+    wrong[torch.arange(len(d.y_te), device=d.y_te.device), d.y_te] = float("-inf")
+    margin = (true - wrong.max(1).values).cpu().numpy()
     sep = float(np.mean(gp[:, layers_used].sum(1) > gn[:, layers_used].sum(1)))
     s.append(Section("Goodness separation").figure(run.save_figure(fig, "ff_goodness_hist"), "Per-layer goodness histograms.", base=run.path)
              .figure(run.save_figure(margin_histogram(margin, "accumulated goodness margin"), "ff_margin"), "Right of 0: correctly classified.", base=run.path)

@@ -16,7 +16,7 @@ import torch
 from tamrin.errors import UserError
 from tamrin.experiments.ff_supervised import pct, timing
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
-from tamrin.ff.data import load_flat_mnist
+from tamrin.ff.data import load_flat_mnist, pick_device
 from tamrin.ff.figures import goodness_histograms, image_rows, layer_curves, run_length_plot
 from tamrin.ff.layers import GOODNESS, NORMS
 from tamrin.ff.net import FFNet
@@ -46,6 +46,7 @@ class Config:
     probe_layers: int = 3  # the read-out uses the normalised activities of the last this-many hidden layers
     probe_weight_decays: list[float] = field(default_factory=lambda: [1e-4, 1e-3, 1e-2])
     val_fraction: float = 0.1
+    device: str = "auto"  # "auto" (CUDA when available), "cpu" or "cuda"
     threads: int = 1  # torch CPU threads; 1 by default: on a busy shared machine 2 threads ran 30x slower (spin-waiting)
     max_train: int = 0
     max_test: int = 0
@@ -63,6 +64,8 @@ class Config:
         return self
 
     def validate(self):
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UserError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
         if self.norm not in NORMS:
             raise UserError(f"norm: {self.norm!r} is not one of {', '.join(NORMS)}")
         if self.goodness not in GOODNESS:
@@ -94,13 +97,14 @@ def run(cfg: Config, run) -> list[Section]:
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     cfg = cfg.resolved()
-    d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test)
+    dev = pick_device(cfg.device)
+    d = load_flat_mnist(cfg.data_dir, run, cfg.val_fraction, cfg.seed, cfg.max_train, cfg.max_test).to(dev)
     auto, lengths, random_len = choose_passes(d.shape, cfg.target_run_length, cfg.seed)
     passes = cfg.blur_passes or auto
     sections = [masks_section(cfg, run, d, passes, auto, lengths, random_len)]
 
     torch.manual_seed(cfg.seed)
-    net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta)
+    net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta).to(dev)
     gen = torch.Generator().manual_seed(cfg.seed)
     hist = train_unsupervised(net, d.x_tr, d.y_tr if cfg.pair == "digit" else None, d.shape, passes, cfg.train, run, "ff_unsup", gen, cfg.pair)
     net.eval()
@@ -116,7 +120,7 @@ def run(cfg: Config, run) -> list[Section]:
     bp_hist = []
     if cfg.baseline:
         torch.manual_seed(cfg.seed)
-        model = mlp(d.x_tr.shape[1], cfg.hidden)
+        model = mlp(d.x_tr.shape[1], cfg.hidden).to(dev)
         t = cfg.train
         bp_hist = train_backprop(model, d.x_tr, d.y_tr, t.epochs, t.batch_size, cfg.baseline_lr, run, "backprop",
                                  torch.Generator().manual_seed(cfg.seed), lambda m: {"val_err": mlp_error(m, d.x_va, d.y_va)}, t.lr_decay)
@@ -128,12 +132,13 @@ def run(cfg: Config, run) -> list[Section]:
     # what the network outputs: a goodness per layer, high for real digits and low for hybrids
     g = torch.Generator().manual_seed(cfg.seed + 1)
     idx = torch.arange(min(2000, len(d.y_te)))
-    index = class_sorted_index(d.y_te)
-    neg = make_hybrids(d.x_te, idx, d.shape, passes, g, cfg.pair, (index, d.y_te[idx]))
+    y_te = d.y_te.cpu()
+    index = class_sorted_index(y_te)
+    neg = make_hybrids(d.x_te, idx, d.shape, passes, g, cfg.pair, (index, y_te[idx]))
     with torch.no_grad():
-        gp, gn = net.goodness_per_layer(d.x_te[idx]).numpy(), net.goodness_per_layer(neg).numpy()
+        gp, gn = net.goodness_per_layer(d.x_te[idx]).cpu().numpy(), net.goodness_per_layer(neg).cpu().numpy()
     res["real_vs_hybrid_acc"] = [float(np.mean(gp[:, i] > net.threshold(i)) / 2 + np.mean(gn[:, i] < net.threshold(i)) / 2) for i in range(n)]
-    per_class = [float(gp[d.y_te[idx].numpy() == c, n - 1].mean()) for c in range(10) if (d.y_te[idx] == c).any()]
+    per_class = [float(gp[y_te[idx].numpy() == c, n - 1].mean()) for c in range(10) if (y_te[idx] == c).any()]
     run.write_json("results.json", {"config": dataclasses.asdict(cfg), "results": res, "mask_run_lengths": dict(zip(PASSES_MEASURED, lengths)), "random_run_length": random_len})
 
     sections.append(Section("Training, layer by layer").figure(run.save_figure(layer_curves(hist, n, "unsupervised FF"), "unsup_layers"),
@@ -174,12 +179,13 @@ def masks_section(cfg, run, d, passes, auto, lengths, random_len) -> Section:
     g = torch.Generator().manual_seed(cfg.seed + 2)
     masks = random_masks(8, d.shape, passes, g)
     h, w = d.shape
-    index = class_sorted_index(d.y_tr)
+    x_tr, y_tr = d.x_tr.cpu(), d.y_tr.cpu()
+    index = class_sorted_index(y_tr)
     idx = torch.arange(8)
     from tamrin.ff.unsupervised import different_digit_partners, hybrids
 
-    partner = different_digit_partners(d.y_tr[idx], index, g)
-    x1, x2 = d.x_tr[idx].view(-1, h, w), d.x_tr[partner].view(-1, h, w)
+    partner = different_digit_partners(y_tr[idx], index, g)
+    x1, x2 = x_tr[idx].view(-1, h, w), x_tr[partner].view(-1, h, w)
     hyb = hybrids(x1, x2, masks)
     fig = image_rows([x1.numpy(), x2.numpy(), masks.numpy(), hyb.numpy()], ["digit x1", "digit x2 (different digit)", f"mask ({passes} blur passes)", "hybrid x1·m + x2·(1-m)"], "Negative data for unsupervised FF")
     sec = Section("Masks and hybrid images").figure(run.save_figure(fig, "unsup_hybrids"), "Two digits, a mask and their hybrid.", base=run.path)

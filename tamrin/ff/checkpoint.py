@@ -21,4 +21,4 @@ def load_checkpoint(path: str | Path) -> dict | None:
     path = Path(path)
     if not path.exists():
         return None
-    return torch.load(path, weights_only=True)
+    return torch.load(path, weights_only=True, map_location="cpu")  # load_state_dict moves to the model's device

@@ -19,6 +19,26 @@ class FlatData:
     source: str
     n_train_total: int  # training images before the validation split
 
+    def to(self, device) -> "FlatData":
+        """All tensors on `device` (labels too: they index and compare with device tensors)."""
+        mv = {k: getattr(self, k).to(device) for k in ("x_tr", "y_tr", "x_va", "y_va", "x_te", "y_te")}
+        return FlatData(**mv, shape=self.shape, source=self.source, n_train_total=self.n_train_total)
+
+
+def pick_device(name: str):
+    """"auto" = CUDA when available, else CPU; "cuda" without a GPU is a user error."""
+    import torch
+
+    from tamrin.errors import UserError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device: 'cuda' was asked for but no CUDA GPU is available; use 'auto' or 'cpu'")
+    if name not in ("cpu", "cuda"):
+        raise UserError(f"device: {name!r} is not one of 'auto', 'cpu', 'cuda'")
+    return torch.device(name)
+
 
 def _cap(idx: np.ndarray, labels: np.ndarray, cap: int, seed: int) -> np.ndarray:
     """A random subset (fixed by `seed`) of at most `cap` indices; 0 = all."""

@@ -20,7 +20,7 @@ def embed_label(x: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CL
     """(B, D) flattened images -> copy with a one-hot `labels` in the first `num_classes` pixels."""
     out = x.clone()
     out[:, :num_classes] = 0.0
-    out[torch.arange(x.shape[0]), labels] = 1.0
+    out[torch.arange(x.shape[0], device=x.device), labels] = 1.0
     return out
 
 
@@ -37,7 +37,7 @@ def embed_all_labels(x: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.T
     Used to score every label in ONE batched forward pass instead of a Python loop over labels.
     """
     rep = x.repeat_interleave(num_classes, dim=0)
-    labels = torch.arange(num_classes).repeat(x.shape[0])
+    labels = torch.arange(num_classes, device=x.device).repeat(x.shape[0])
     return embed_label(rep, labels, num_classes)
 
 
@@ -47,7 +47,7 @@ def random_wrong_labels(y: torch.Tensor, generator: torch.Generator, num_classes
     Adding an offset in 1..num_classes-1 (mod num_classes) can never give back `y`, and every wrong
     label is equally likely - no rejection loop needed.
     """
-    offset = torch.randint(1, num_classes, y.shape, generator=generator)
+    offset = torch.randint(1, num_classes, y.shape, generator=generator).to(y.device)  # CPU generator, any device
     return (y + offset) % num_classes
 
 
@@ -58,5 +58,5 @@ def hard_wrong_labels(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     with -inf first, so it can never be chosen, even when the network is confidently right.
     """
     masked = scores.clone()
-    masked[torch.arange(y.shape[0]), y] = float("-inf")
+    masked[torch.arange(y.shape[0], device=y.device), y] = float("-inf")
     return masked.argmax(dim=1)

@@ -10,7 +10,7 @@ from torch import nn
 
 def fit_softmax(f: torch.Tensor, y: torch.Tensor, weight_decay: float, iters: int = 100, num_classes: int = 10) -> nn.Linear:
     """Multinomial logistic regression, full-batch L-BFGS from zero: deterministic, no lr to tune."""
-    lin = nn.Linear(f.shape[1], num_classes)
+    lin = nn.Linear(f.shape[1], num_classes).to(f.device)
     nn.init.zeros_(lin.weight)
     nn.init.zeros_(lin.bias)
     opt = torch.optim.LBFGS(lin.parameters(), lr=1.0, max_iter=iters, history_size=20, line_search_fn="strong_wolfe")

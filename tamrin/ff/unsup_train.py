@@ -27,8 +27,9 @@ def make_hybrids(x_all: torch.Tensor, idx: torch.Tensor, shape: tuple[int, int],
         partner = different_image_partners(idx, x_all.shape[0], generator)
     else:
         raise ValueError(f"unknown pairing {pair!r}; choose one of {PAIRS}")
-    masks = random_masks(len(idx), shape, passes, generator).reshape(len(idx), -1)
-    return hybrids(x_all[idx], x_all[partner], masks)
+    # randomness is drawn on the CPU generator (checkpointed), then moved to the data's device
+    masks = random_masks(len(idx), shape, passes, generator).reshape(len(idx), -1).to(x_all.device)
+    return hybrids(x_all[idx], x_all[partner.to(x_all.device)], masks)
 
 
 def train_unsupervised(net: FFNet, x_tr: torch.Tensor, y_tr: torch.Tensor | None, shape: tuple[int, int], passes: int,
@@ -37,13 +38,14 @@ def train_unsupervised(net: FFNet, x_tr: torch.Tensor, y_tr: torch.Tensor | None
     """x_tr: (N, H*W) images. y_tr only picks hybrid partners of a different digit (pair="digit")."""
     if pair == "digit" and y_tr is None:
         raise ValueError("pair='digit' needs labels to pick a different digit; use pair='image'")
-    index = class_sorted_index(y_tr) if pair == "digit" else None
+    y_cpu = y_tr.cpu() if y_tr is not None else None  # partner choice runs on the CPU generator
+    index = class_sorted_index(y_cpu) if pair == "digit" else None
     n_layers = len(net.layers)
     epochs = total_epochs(cfg, n_layers)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def batch_fn(idx, epoch):
-        neg = make_hybrids(x_tr, idx, shape, passes, generator, pair, (index, y_tr[idx]) if index is not None else None)
+        neg = make_hybrids(x_tr, idx, shape, passes, generator, pair, (index, y_cpu[idx]) if index is not None else None)
         active = active_layers(cfg, n_layers, epoch)
         losses, gp, gn = net.local_losses(x_tr[idx], neg, active)
         return sum(losses), layer_stats(active, losses, gp, gn)
