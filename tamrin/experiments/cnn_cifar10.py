@@ -52,7 +52,7 @@ class Config:
         return cls(subset=1000, width=0.25, widths=(0.5, 0.25), sizes=(32, 16), latency_repeats=3,
                    cost_channels=(32, 128), train=TrainConfig(
                        epochs=1, batch_size=64, lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1,
-                       channels_last=True, progress=False))
+                       channels_last=True, threads=1, progress=False))
 
     def validate(self):
         known = list_models()
