@@ -1,5 +1,6 @@
 """Mixed precision and deterministic mode in tamrin.train.fit (CPU: bf16 autocast, fp16 + GradScaler)."""
 import json
+import os
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ import torch.nn as nn
 from tamrin.errors import UserError
 from tamrin.runs import Run
 from tamrin.train import TrainConfig, fit
-from tamrin.train.precision import amp_dtype, configure_determinism, make_scaler
+from tamrin.train.precision import _use_deterministic_algorithms, amp_dtype, configure_determinism, make_scaler
 
 
 def _data(n=256, seed=0):
@@ -31,7 +32,7 @@ def _strip(h):
 def restore_determinism():
     before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
     yield
-    torch.use_deterministic_algorithms(before[0], warn_only=True)
+    _use_deterministic_algorithms(before[0])
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[1], before[2]
 
 
@@ -50,8 +51,15 @@ def test_deterministic_switches(restore_determinism):
     configure_determinism(True, "cpu")
     assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
     assert not torch.backends.cudnn.benchmark
+    assert torch.is_deterministic_algorithms_warn_only_enabled()  # a missing deterministic kernel warns, never stops a run
     configure_determinism(False, "cpu")
     assert not torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.benchmark
+
+
+def test_deterministic_mode_sets_cublas_workspace_on_cuda(monkeypatch, restore_determinism):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    configure_determinism(True, "cuda")  # only sets flags and the variable: no GPU needed
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
 
 
 def test_bf16_autocast_trains_and_runs_in_bf16(tmp_path, restore_determinism):

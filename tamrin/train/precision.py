@@ -15,6 +15,7 @@ Why these choices:
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import torch
@@ -29,11 +30,26 @@ def configure_determinism(deterministic: bool, device_type: str = "cpu") -> None
     if deterministic and device_type == "cuda":
         # must be set before cuBLAS creates its handle; harmless if it is already set by the user
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the CUBLAS hint is printed at use, not here
-        torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    _use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
+
+
+def _use_deterministic_algorithms(mode: bool) -> None:
+    """torch.use_deterministic_algorithms(mode, warn_only=True) without its start-up cost.
+
+    The public function also imports torch._inductor.config just to copy the flag for torch.compile;
+    that import took 5 s of CPU on the course machine, in every run. tamrin does not compile models, so
+    the kernel flag is set directly and the inductor flag only when inductor is already loaded.
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # pragma: no cover - a future torch without the private setter
+        torch.use_deterministic_algorithms(mode, warn_only=True)
+        return
+    setter(mode, warn_only=True)
+    inductor = sys.modules.get("torch._inductor.config")
+    if inductor is not None:
+        inductor.deterministic = mode
 
 
 def amp_dtype(device: torch.device, name: str = "auto") -> torch.dtype:
