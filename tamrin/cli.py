@@ -1,4 +1,4 @@
-"""`tamrin list | run | report | calc | explain | answers`.
+"""`tamrin list | run | report | calc | explain`.
 
 User mistakes end with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
 """
@@ -42,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir")
 
     for name, help_ in (("calc", "layer calculator: shapes, parameters, multiply-adds, receptive fields"),
-                        ("explain", "CAM / Grad-CAM maps for a trained run"),
-                        ("answers", "the course's worked answers")):
+                        ("explain", "CAM / Grad-CAM maps for a trained run")):
         s = sub.add_parser(name, help=help_, add_help=False)
         s.add_argument("args", nargs=argparse.REMAINDER)
     return p
@@ -140,6 +139,9 @@ def cmd_delegate(module: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        # sub-tools parse their own options (argparse REMAINDER would reject `tamrin calc --example list`)
+        if argv and argv[0] in ("calc", "explain"):
+            return cmd_delegate(f"tamrin.{argv[0]}.cli", argv[1:])
         args = build_parser().parse_args(argv)
         if args.command == "list":
             return cmd_list()
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "report":
             return cmd_report(args)
-        if args.command in ("calc", "explain", "answers"):
+        if args.command in ("calc", "explain"):
             return cmd_delegate(f"tamrin.{args.command}.cli", args.args)
     except UserError as e:
         print(f"tamrin: error: {e}", file=sys.stderr)
