@@ -70,6 +70,32 @@ def git_commit() -> str | None:
         return None
 
 
+# module -> distribution name; versions of modules not yet imported are read from the package metadata,
+# because importing fpdf and onnxruntime only to print their versions cost ~2 s of every run's start-up
+_VERSIONED = {"tamrin": "tamrin", "numpy": "numpy", "torch": "torch", "sklearn": "scikit-learn", "matplotlib": "matplotlib",
+              "PIL": "pillow", "fpdf": "fpdf2", "jinja2": "jinja2", "yaml": "pyyaml", "onnxruntime": "onnxruntime"}
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    versions = {}
+    for mod, dist in _VERSIONED.items():
+        m = sys.modules.get(mod)
+        v = getattr(m, "__version__", None) if m is not None else None
+        if v is None:
+            try:
+                v = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                if mod != "tamrin":
+                    continue
+                import tamrin
+
+                v = getattr(tamrin, "__version__", "?")
+        versions[mod] = str(v)
+    return versions
+
+
 def environment(seed: int | None = None) -> dict:
     """What a reader needs to reproduce the numbers: versions, commit, seed, hardware, threads."""
     env: dict[str, Any] = {
@@ -81,14 +107,7 @@ def environment(seed: int | None = None) -> dict:
         "seed": seed,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    versions = {}
-    for mod in ("tamrin", "numpy", "torch", "sklearn", "matplotlib", "PIL", "fpdf", "jinja2", "yaml", "onnxruntime"):
-        try:
-            m = __import__(mod)
-            versions[mod] = getattr(m, "__version__", "?")
-        except Exception:
-            continue
-    env["versions"] = versions
+    env["versions"] = _versions()
     try:
         import torch
 
