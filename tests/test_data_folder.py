@@ -156,3 +156,33 @@ def test_process_pool_gives_the_same_result(tmp_path, monkeypatch):
     pooled = load_image_folder(tmp_path, "d", cache=False)
     np.testing.assert_array_equal(serial.images, pooled.images)
     np.testing.assert_array_equal(serial.labels, pooled.labels)
+
+
+def test_folder_packed_as_tar(tmp_path):
+    """The same tree as a .tar.gz decodes to the same arrays, without unpacking; bad split named clearly."""
+    import tarfile
+
+    _make_tree(tmp_path / "tree")
+    with tarfile.open(tmp_path / "set.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "tree", arcname="myset")
+    with pytest.warns(UserWarning):
+        from_dir = load_image_folder(tmp_path / "tree", "train", size=(9, 9), mode="L", cache=False)
+    with pytest.warns(UserWarning, match="skipped"):
+        from_tar = load_image_folder(tmp_path / "set.tar.gz", "train", size=(9, 9), mode="L")
+    np.testing.assert_array_equal(from_dir.images, from_tar.images)
+    np.testing.assert_array_equal(from_dir.labels, from_tar.labels)
+    assert sorted(s.split(" (")[0] for s in from_tar.skipped) == sorted(s.split(" (")[0] for s in from_dir.skipped)
+    with pytest.raises(UserError, match=r"split 'test' not found .*splits found: train"):
+        load_image_folder(tmp_path / "set.tar.gz", "test")
+
+
+_SHARED = __import__("tamrin.data", fromlist=["shared_data_dir"]).shared_data_dir()
+_FER = _SHARED / "fer2013" / "fer2013-subset.tar.gz" if _SHARED else None
+
+
+@pytest.mark.skipif(_FER is None or not _FER.is_file(), reason="../shared/data/fer2013 not present")
+def test_real_fer2013_validation_from_shared_tar():
+    ds = load_image_folder(_FER, "validation", size=(48, 48), mode="L")
+    assert ds.images.shape == (3589, 48, 48, 1)
+    assert ds.classes == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert ds.skipped == [] and np.bincount(ds.labels).min() > 0

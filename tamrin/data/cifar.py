@@ -3,15 +3,14 @@
 * The official python version (`cifar-10-python.tar.gz`, unpacking to `cifar-10-batches-py/`): pickled
   dicts with a (10000, 3072) uint8 `data` array (channel-planar R, G, B rows) and `labels`; train =
   data_batch_1..5, test = test_batch, class names in batches.meta.
-* An image-folder tree `.../train/<class>/<n>.jpg` (our shared copy is a tar.gz of such a tree; it is
-  unpacked once, safely, into the cache and then decoded through the cached folder loader).
+* An image-folder tree `.../train/<class>/<n>.jpg`, as folders or as a tar.gz of such a tree (our
+  shared copy): the tar's images are decoded straight from the archive and cached as uint8 arrays.
 
 The pickles are read with an unpickler that accepts only numpy arrays: unpickling an arbitrary file
 could run arbitrary code, and these files come from the internet.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import tarfile
@@ -22,10 +21,8 @@ import numpy as np
 
 from tamrin.errors import UserError
 
-from .archive import safe_extract
 from .dataset import ArrayDataset
-from .folder import load_image_folder, read_cache, write_cache
-from .paths import cache_dir
+from .tarfolder import load_image_tar, read_image_tar
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar_batches", "load_cifar_archive", "load_cifar_folder_archive",
            "read_batch"]
@@ -40,6 +37,10 @@ _NUMPY_MODULES = {"numpy", "numpy.core.multiarray", "numpy._core.multiarray", "n
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
+        if (module, name) == ("_codecs", "encode"):  # how protocol-2 pickles written by Python 3 store bytes
+            import _codecs
+
+            return _codecs.encode
         if module in _NUMPY_MODULES and name in _ALLOWED:
             import importlib
 
@@ -108,48 +109,12 @@ def load_cifar_archive(archive: str | Path, split: str) -> ArrayDataset | None:
     return _assemble(parts, _classes(blobs.get("batches.meta")), f"CIFAR-10 python archive {archive}")
 
 
-def _archive_tag(archive: Path) -> str:
-    """Identity of an archive file: it changes when the archive is replaced or modified."""
-    st = archive.stat()
-    return hashlib.sha256(f"{archive.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-
-
-def _extracted_root(archive: Path) -> Path:
-    """Unpack an image-folder tar once into the cache; the folder name changes when the archive does."""
-    name = archive.name.split(".tar")[0].split(".tgz")[0]
-    target = cache_dir() / "extracted" / f"{name}-{_archive_tag(archive)}"
-    if not target.is_dir():
-        safe_extract(archive, target)
-    return target
-
-
-def _find_split_parent(root: Path, split: str) -> Path | None:
-    """The folder holding `split/` at the top of an extracted tree (itself or one level down)."""
-    for cand in [root, *sorted(p for p in root.iterdir() if p.is_dir())]:
-        if (cand / split).is_dir():
-            return cand
-    return None
-
-
 def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDataset | None, bool]:
-    """(data set or None, archive usable) from a tar of `cifar10/<split>/<class>/*.jpg` images.
-
-    The decoded arrays are cached under the archive's identity, so a second load is one np.load,
-    without even listing the 50,000 unpacked files.
-    """
+    """(data set or None, archive holds any split) from a tar of `cifar10/<split>/<class>/*.jpg` images,
+    decoded to 32x32 RGB straight from the archive and cached (see tarfolder.py)."""
     archive = Path(archive)
-    key = f"cifar-{split}-{_archive_tag(archive)}"
-    ds = read_cache(key)
+    ds = load_image_tar(archive, split, size=(32, 32), mode="RGB", missing_ok=True)
     if ds is None:
-        root = _extracted_root(archive)
-        parent = _find_split_parent(root, split)
-        if parent is None:
-            return None, _find_split_parent(root, "train") is not None
-        ds = load_image_folder(parent, split, size=(32, 32), mode="RGB", cache=False)
-        write_cache(key, ds)
+        return None, bool(read_image_tar(archive, split)[5])
     ds.source = f"CIFAR-10 JPEG folder from {archive}"
-    if ds.skipped:
-        import warnings
-
-        warnings.warn(f"{len(ds.skipped)} file(s) of {archive.name} skipped: " + "; ".join(ds.skipped[:5]), stacklevel=2)
     return ds, True

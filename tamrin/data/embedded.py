@@ -97,7 +97,7 @@ SYNTHETIC_CLASSES = [p[0] for p in _PATTERNS]
 
 
 def synthetic_images(n: int = 5000, size: int = 32, num_classes: int = 10, channels: int = 3, seed: int = 0,
-                     noise: float = 0.12) -> ArrayDataset:
+                     noise: float = 0.1) -> ArrayDataset:
     """`n` images (size x size x channels, uint8) of `num_classes` balanced procedural classes.
 
     Classes: disk, square, ring, cross, triangle, three grating orientations, two blobs, checkerboard
@@ -127,8 +127,9 @@ def synthetic_images(n: int = 5000, size: int = 32, num_classes: int = 10, chann
         v = -np.sin(theta) * x + np.cos(theta) * y
         mask = draw(u, v, np.hypot(u, v)).astype(np.float32)
         bg = rng.uniform(0.1, 0.9, channels)
-        # foreground differs from background by a random, but never tiny, contrast in a random direction
-        fg = np.clip(bg + rng.choice([-1, 1], channels) * rng.uniform(0.25, 0.6, channels), 0, 1)
+        # the shape is brighter or darker than the background in every channel (a clear luminance edge,
+        # as in photos) by a random amount per channel (so its hue is random too)
+        fg = np.clip(bg + rng.choice([-1, 1]) * rng.uniform(0.3, 0.6, channels), 0, 1)
         gradient = rng.uniform(-0.15, 0.15) * gx + rng.uniform(-0.15, 0.15) * gy
         img = bg + mask[..., None] * (fg - bg) + gradient[..., None] + rng.normal(0, noise, (size, size, channels))
         out[i] = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)

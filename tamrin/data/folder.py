@@ -9,6 +9,7 @@ requested size and mode: any change to the files or the request decodes again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import warnings
@@ -24,7 +25,8 @@ from .dataset import ArrayDataset
 from .decode import decode_image
 from .paths import cache_dir
 
-__all__ = ["load_image_folder", "IMAGE_EXTENSIONS", "list_image_folder", "read_cache", "write_cache"]
+__all__ = ["load_image_folder", "IMAGE_EXTENSIONS", "list_image_folder", "read_cache", "write_cache",
+           "decode_to_dataset"]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
 _CACHE_VERSION = 1  # bump when the decoding changes, so old caches are not reused
@@ -76,18 +78,18 @@ def _cache_key(split_dir: Path, files, size, mode) -> str:
 
 
 def _decode_job(args):
-    path, size, mode = args
+    src, size, mode = args  # src: a file path, or the file's bytes (images read out of an archive)
     try:
-        return decode_image(path, size, mode), None
+        return decode_image(io.BytesIO(src) if isinstance(src, bytes) else src, size, mode), None
     except Exception as e:  # any decoder failure means "skip this file", whatever Pillow raised
         return None, f"{type(e).__name__}: {e}".splitlines()[0][:200]
 
 
-def _decode_all(split_dir: Path, files, size, mode, desc: str):
-    """Decode every file (a pool of 2 processes for big folders); returns (arrays or None, errors)."""
+def _decode_all(sources, size, mode, desc: str):
+    """Decode every source (a pool of 2 processes for big folders); returns [(array or None, error)]."""
     from tqdm import tqdm
 
-    jobs = [(str(split_dir / rel), size, mode) for rel, *_ in files]
+    jobs = [(src, size, mode) for src in sources]
     bar = dict(total=len(jobs), desc=desc, unit="img", disable=None, mininterval=0.5)
     if len(jobs) < _POOL_MIN_FILES:
         return list(tqdm(map(_decode_job, jobs), **bar))
@@ -95,6 +97,19 @@ def _decode_all(split_dir: Path, files, size, mode, desc: str):
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     with multiprocessing.get_context(method).Pool(_WORKERS) as pool:
         return list(tqdm(pool.imap(_decode_job, jobs, chunksize=256), **bar))
+
+
+def decode_to_dataset(sources, names, labels, classes, size, mode, other=(), desc="decoding") -> ArrayDataset:
+    """Decode `sources` (paths or bytes) named `names` with class indices `labels` into an ArrayDataset.
+
+    Undecodable sources and the `other` (non-image) names end up in `skipped`, with the reason.
+    """
+    results = _decode_all(sources, size, mode, desc)
+    files = list(zip(names, labels))
+    images, kept = _stack(results, files, size)
+    skipped = [f"{name} ({err})" for (arr, err), name in zip(results, names) if arr is None]
+    skipped += [f"{name} (not an image file)" for name in other]
+    return ArrayDataset(images, np.asarray([ci for _, ci in kept], np.int64), list(classes), skipped=skipped)
 
 
 def _stack(results, files, size):
@@ -124,6 +139,8 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
                       mode: str | None = None, cache: bool = True, run=None) -> ArrayDataset:
     """The images of `root/split/<class>/*` as an ArrayDataset (uint8 NHWC, int64 labels).
 
+    root may also be a .tar(.gz) holding `[<top>/]<split>/<class>/*`, decoded without unpacking.
+
     size: (H, W) or an int for square, None = keep (mixed sizes -> the most common one).
     mode: "L" (1 channel), "RGB" (3 channels) or None = RGB if any image has colour, else L.
     cache: reuse / store the decoded arrays under cache_dir()/folders/.
@@ -138,17 +155,20 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
         if min(size) < 1:
             raise UserError(f"image size must be positive, got {size}")
     root = Path(root).expanduser()
+    from .tarfolder import is_tar, load_image_tar  # late import: tarfolder builds on this module
+
+    if is_tar(root):  # the same tree packed as one archive (like ../shared/data/fer2013/*.tar.gz)
+        ds = load_image_tar(root, split, size, mode, cache)
+        if ds.skipped and run is not None:
+            run.notice(f"{len(ds.skipped)} file(s) in {root} skipped: " + "; ".join(ds.skipped[:5]))
+        return ds
     split_dir = root / split if split else root
     classes, files, other = list_image_folder(root, split)
     key = _cache_key(split_dir, files, size, mode)
     ds = read_cache(key) if cache else None
     if ds is None:
-        results = _decode_all(split_dir, files, size, mode, desc=f"decoding {split_dir.name}")
-        images, kept = _stack(results, files, size)
-        labels = np.asarray([ci for _, ci, *_ in kept], np.int64)
-        skipped = [f"{rel} ({err})" for (arr, err), (rel, *_) in zip(results, files) if arr is None]
-        skipped += [f"{rel} (not an image file)" for rel in other]
-        ds = ArrayDataset(images, labels, classes, skipped=skipped)
+        ds = decode_to_dataset([str(split_dir / rel) for rel, *_ in files], [rel for rel, *_ in files],
+                               [ci for _, ci, *_ in files], classes, size, mode, other, f"decoding {split_dir.name}")
         if cache:
             write_cache(key, ds)
     ds.source = f"image folder {split_dir}"

@@ -124,7 +124,16 @@ def load_cifar10(data_dir: str | Path = "", split: str = "train", run=None, fall
 
     The shared copy has only the train split: asking for "test" where only train exists anywhere is a
     UserError (hold out validation from train instead), never a silent synthetic test set.
+    Files skipped while decoding a JPEG tree are reported with run.notice(...) when a run is given.
     """
+    ds = _load_cifar10(data_dir, split, run, fallback)
+    if ds.skipped and run is not None:
+        run.notice(f"{len(ds.skipped)} CIFAR-10 file(s) skipped (corrupt or not an image): "
+                   + "; ".join(ds.skipped[:5]) + (" ..." if len(ds.skipped) > 5 else ""))
+    return ds
+
+
+def _load_cifar10(data_dir, split, run, fallback) -> ArrayDataset:
     _check_split(split)
     if data_dir:
         root = Path(data_dir).expanduser()
