@@ -34,6 +34,13 @@ _WORKERS = 2        # the course machines have 2 cores
 _POOL_MIN_FILES = 2000  # below this, starting processes costs more than it saves
 
 
+def shown(name) -> str:
+    """A file or folder name for a one-line message: as is, or quoted with escapes if it holds newlines
+    or other unprintable characters (a class folder named "a\nb" must not break the error in two)."""
+    s = str(name)
+    return s if s.isprintable() else repr(s)
+
+
 def _scan(folder: Path) -> list[os.DirEntry]:
     with os.scandir(folder) as it:
         return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
@@ -48,10 +55,10 @@ def list_image_folder(root: str | Path, split: str):
     split_dir = root / split if split else root
     if not split_dir.is_dir():
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise UserError(f"split folder {split_dir} does not exist" + (f" (found: {', '.join(have)})" if have else ""))
+        raise UserError(f"split folder {shown(split_dir)} does not exist" + (f" (found: {', '.join(map(shown, have))})" if have else ""))
     classes = [e.name for e in _scan(split_dir) if e.is_dir()]
     if not classes:
-        raise UserError(f"{split_dir} has no class sub-folders (expected {split_dir}/<class>/<image>)")
+        raise UserError(f"{shown(split_dir)} has no class sub-folders (expected {shown(split_dir)}/<class>/<image>)")
     files, other = [], []
     for ci, name in enumerate(classes):
         n_before = len(files)
@@ -65,7 +72,7 @@ def list_image_folder(root: str | Path, split: str):
             else:
                 other.append(rel)
         if len(files) == n_before:
-            raise UserError(f"class folder {split_dir / name} contains no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+            raise UserError(f"class folder {shown(split_dir / name)} contains no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
     return classes, files, other
 
 
@@ -107,8 +114,8 @@ def decode_to_dataset(sources, names, labels, classes, size, mode, other=(), des
     results = _decode_all(sources, size, mode, desc)
     files = list(zip(names, labels))
     images, kept = _stack(results, files, size)
-    skipped = [f"{name} ({err})" for (arr, err), name in zip(results, names) if arr is None]
-    skipped += [f"{name} (not an image file)" for name in other]
+    skipped = [f"{shown(name)} ({err})" for (arr, err), name in zip(results, names) if arr is None]
+    skipped += [f"{shown(name)} (not an image file)" for name in other]
     return ArrayDataset(images, np.asarray([ci for _, ci in kept], np.int64), list(classes), skipped=skipped)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
-from .folder import _CACHE_VERSION, IMAGE_EXTENSIONS, decode_to_dataset, read_cache, write_cache
+from .folder import _CACHE_VERSION, IMAGE_EXTENSIONS, decode_to_dataset, read_cache, shown, write_cache
 
 __all__ = ["is_tar", "load_image_tar", "read_image_tar"]
 
@@ -64,7 +64,7 @@ def read_image_tar(archive: Path, split: str):
     names, labels, blobs = [], [], []
     for ci, cls in enumerate(classes):
         if not by_class[cls]:
-            raise UserError(f"class folder {split}/{cls} in {archive} contains no images")
+            raise UserError(f"class folder {shown(f'{split}/{cls}')} in {archive} contains no images")
         for name, blob in sorted(by_class[cls]):
             names.append(name)
             labels.append(ci)
