@@ -14,27 +14,50 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from tamrin.errors import UserError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "Run", "new_run_dir", "environment"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix.
+
+    A failure (disk full, no permission, read-only file system) leaves the old file untouched, removes
+    the temporary file and is raised as one UserError line naming the file and the reason.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files: reports must be readable like any other file
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as e:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(e, OSError):
+            raise UserError(_write_error(path, e)) from None
         raise
     return path
+
+
+def _write_error(path: Path, e: OSError) -> str:
+    import errno
+
+    hint = {errno.ENOSPC: "the disk is full; free some space",
+            errno.EDQUOT: "the disk quota is exhausted; free some space",
+            errno.EACCES: "no permission to write there", errno.EPERM: "no permission to write there",
+            errno.EROFS: "the file system is read-only"}.get(e.errno, "")
+    what = e.strerror or type(e).__name__
+    return (f"cannot write {path}: {what}" + (f" ({hint})" if hint else "")
+            + "; the previous version of the file, if any, is unchanged")
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -43,6 +43,9 @@ def read_image_tar(archive: Path, split: str):
         with tarfile.open(archive, "r:*") as tar:
             for m in tar:
                 parts = PurePosixPath(m.name).parts
+                # nothing is extracted here, but an archive with such names is not to be trusted
+                if m.name.startswith(("/", "\\")) or ".." in parts:
+                    raise UserError(f"{archive}: refusing member {m.name!r} (absolute or '..' path)")
                 if m.isdir():  # [<top>/]<split>/<class>/: an empty class folder must be noticed
                     if len(parts) in (2, 3) and parts[-2] == split and not parts[-1].startswith("."):
                         by_class.setdefault(parts[-1], [])
