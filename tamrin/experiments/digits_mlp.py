@@ -58,7 +58,7 @@ class MLP(nn.Module):
             d = h
         layers.append(nn.Linear(d, num_classes))
         self.net = nn.Sequential(*layers)
-        self.model_spec = {"name": "mlp", "kwargs": {"in_features": in_features, "hidden": list(hidden), "num_classes": num_classes, "dropout": dropout}}
+        self.model_spec = {"name": "tamrin.experiments.digits_mlp:MLP", "kwargs": {"in_features": in_features, "hidden": list(hidden), "num_classes": num_classes, "dropout": dropout}}
 
     def forward(self, x):
         return self.net(x)

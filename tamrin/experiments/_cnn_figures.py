@@ -1,0 +1,91 @@
+"""Figures for the cnn-cifar10 report (a private helper module: not an experiment itself)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+def accuracy_vs_macs(points: dict[str, list[tuple[float, float, str]]], title: str = "") -> plt.Figure:
+    """points: series name -> [(multiply-adds, accuracy, label)]; one line per series, log x axis."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (name, pts), marker in zip(points.items(), "osD^v<>"):
+        if not pts:
+            continue
+        pts = sorted(pts)
+        ax.plot([p[0] / 1e6 for p in pts], [100 * p[1] for p in pts], marker=marker, label=name,
+                linestyle="-" if len(pts) > 1 and name != "models" else "none")
+        for m, a, lab in pts:
+            ax.annotate(lab, (m / 1e6, 100 * a), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("multiply-adds per image (millions, log scale)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title or "Accuracy vs computation")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def cost_ratio(rows: list[dict]) -> plt.Figure:
+    """Separable / full conv: theory 1/N + 1/9, counted multiply-adds and measured CPU time."""
+    n = [r["channels"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(n, [r["theory"] for r in rows], "k--", label="theory 1/N + 1/D_k^2")
+    ax.plot(n, [r["macs_ratio"] for r in rows], "o", label="counted multiply-adds")
+    ax.plot(n, [r["time_ratio"] for r in rows], "s-", label="measured CPU time")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("channels M = N")
+    ax.set_ylabel("depthwise-separable / full 3x3 conv")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def first_pointwise_conv(model: nn.Module, min_in: int = 8) -> tuple[str, nn.Conv2d]:
+    """The first ungrouped 1x1 conv with at least `min_in` input channels."""
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1 and m.in_channels >= min_in:
+            return name, m
+    raise ValueError("model has no 1x1 convolution")
+
+
+@torch.no_grad()
+def one_by_one_maps(model: nn.Module, image: torch.Tensor, n_out: int = 3, n_in: int = 4) -> tuple[plt.Figure, dict]:
+    """What a 1x1 conv computes: each output map is a weighted sum of ALL input maps at the same pixel.
+
+    Shows, for `n_out` output channels, the `n_in` input maps with the largest |weight| (weight in the
+    title) and the output map; also returns the max difference between the conv's output and the
+    explicit weighted sum sum_c w[k, c] * input[c], which must be ~0.
+    """
+    name, conv = first_pointwise_conv(model)
+    store = {}
+    h = conv.register_forward_hook(lambda m, i, o: store.update(inp=i[0][0], out=o[0]))
+    model.eval()(image[:1])
+    h.remove()
+    inp, out = store["inp"], store["out"]
+    w = conv.weight[:, :, 0, 0]
+    explicit = torch.einsum("kc,chw->khw", w, inp) + (conv.bias.view(-1, 1, 1) if conv.bias is not None else 0)
+    err = float((explicit - out).abs().max())
+    ks = torch.argsort(out.flatten(1).std(1), descending=True)[:n_out].tolist()  # the most varied outputs
+    fig, axes = plt.subplots(n_out, n_in + 2, figsize=(1.7 * (n_in + 2), 1.9 * n_out))
+    axes = np.atleast_2d(axes)
+    for r, k in enumerate(ks):
+        top = torch.argsort(w[k].abs(), descending=True)[:n_in].tolist()
+        for c_i, c in enumerate(top):
+            axes[r, c_i].imshow(inp[c].numpy(), cmap="gray")
+            axes[r, c_i].set_title(f"in {c}: w={float(w[k, c]):+.2f}", fontsize=7)
+        axes[r, n_in].text(0.5, 0.5, f"+ {conv.in_channels - n_in}\nmore maps\n=", ha="center", va="center", fontsize=8)
+        axes[r, n_in + 1].imshow(out[k].numpy(), cmap="magma")
+        axes[r, n_in + 1].set_title(f"out {k}", fontsize=8)
+        for ax in axes[r]:
+            ax.axis("off")
+    fig.suptitle(f"1x1 conv '{name}': output map = weighted sum of the {conv.in_channels} input maps", fontsize=9)
+    fig.tight_layout()
+    return fig, {"layer": name, "in_channels": conv.in_channels, "out_channels": conv.out_channels, "max_abs_err": err}
