@@ -62,7 +62,8 @@ def read_image_tar(archive: Path, split: str):
                 else:
                     other.append(name)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {e})") from None
+        first = str(e).splitlines()[0].rstrip(":") if str(e) else ""  # tarfile lists every method it tried
+        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {first})") from None
     classes = sorted(by_class)
     names, labels, blobs = [], [], []
     for ci, cls in enumerate(classes):

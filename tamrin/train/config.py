@@ -27,9 +27,11 @@ class TrainConfig:
     grad_clip: float = 0.0  # max global grad norm; 0 = off
     eval_batch_size: int = 512
     device: str = "cpu"
-    amp: bool = False  # mixed precision (autocast); see tamrin/train/precision.py and benchmarks/amp.md
+    amp: bool = False  # mixed precision; off by default: float32 numbers everywhere (benchmarks/amp.md measures bf16)
     amp_dtype: str = "auto"  # auto (bf16 on CPU, fp16 + GradScaler on CUDA/MPS) | bf16 | fp16
-    channels_last: bool = False
+    # NHWC memory layout for 4-D inputs: measured 1.3-1.6x faster CPU convolution training (benchmarks/amp.md);
+    # layers without 4-D weights (MLPs) are unaffected
+    channels_last: bool = True
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     deterministic: bool = True  # deterministic kernels (warn_only) and cuDNN settings; see precision.py
     max_steps_per_epoch: int = 0  # 0 = full epoch (a cap is handy for smoke runs)
