@@ -1,0 +1,91 @@
+"""A small epoch loop with per-epoch checkpoints, shared by FF and its backprop baseline.
+
+tamrin.train.fit assumes one loss on (inputs, targets); FF has one loss per layer on positive and
+negative data generated on the fly, so it has its own loop. Everything random (shuffling,
+negatives, masks) comes from ONE torch.Generator whose state is checkpointed with the model and
+optimizer, so a run killed after epoch k and resumed gives bit-identical final weights.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from tamrin.ff.checkpoint import load_checkpoint, save_checkpoint
+
+
+def lr_at(epoch: int, epochs: int, lr: float, decay: bool) -> float:
+    """Constant for the first half, then linear decay towards 0 (as in Hinton's FF code)."""
+    if not decay or epochs < 2:
+        return lr
+    half = epochs // 2
+    if epoch < half:
+        return lr
+    return lr * (epochs - epoch) / (epochs - half)
+
+
+def fit_epochs(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch_fn: Callable[[torch.Tensor, int], tuple[torch.Tensor, dict]],
+    n: int,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    run,
+    tag: str,
+    generator: torch.Generator,
+    eval_fn: Callable[[torch.nn.Module], dict] | None = None,
+    lr_decay: bool = True,
+    epoch_lr: Callable[[int], float] | None = None,
+) -> list[dict]:
+    """Train for `epochs`; returns the per-epoch history (also logged to run.metrics with `tag`).
+
+    batch_fn(idx, epoch) -> (loss to minimise, {stat: float}) for the training rows `idx`.
+    Stats are averaged over the epoch weighted by batch size. A finished tag is not retrained.
+    """
+    path = run.checkpoints_dir / f"{tag}.pt"
+    history: list[dict] = []
+    start = 0
+    state = load_checkpoint(path)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        start, history = int(state["epoch"]), list(state["history"])
+        # drop metrics logged after the checkpoint (the epoch that was interrupted is redone)
+        run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= start)
+        if start:
+            run.info(f"{tag}: resuming after epoch {start}/{epochs}")
+    bar = tqdm(range(start, epochs), desc=tag, disable=not sys.stderr.isatty(), initial=start, total=epochs)
+    for epoch in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = epoch_lr(epoch) if epoch_lr else lr_at(epoch, epochs, lr, lr_decay)
+        model.train()
+        perm = torch.randperm(n, generator=generator)
+        sums: dict[str, float] = {}
+        t0 = time.perf_counter()
+        for s in range(0, n, batch_size):
+            idx = perm[s : s + batch_size]
+            loss, stats = batch_fn(idx, epoch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
+        seconds = time.perf_counter() - t0
+        rec = {"tag": tag, "epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "seconds": seconds, "images_per_s": n / seconds}
+        rec.update({k: v / n for k, v in sums.items()})
+        if eval_fn is not None:
+            model.eval()
+            rec.update(eval_fn(model))
+        history.append(rec)
+        run.log(rec)
+        bar.set_postfix({k: f"{v:.3g}" for k, v in rec.items() if k in ("loss", "val_err")})
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": generator.get_state(), "epoch": epoch + 1, "history": history})
+    model.eval()
+    return history
