@@ -18,6 +18,10 @@ from tamrin.seed import seed_everything
 
 def _execute(exp, cfg, run_dir: Path, pdf: bool, resumed: bool = False) -> Path:
     run = Run(run_dir, exp.name)
+    if resumed:
+        # per-epoch records ("epoch" field) are reconciled with the checkpoints by the training loops;
+        # every other record is a summary that the resumed experiment logs again (no duplicates)
+        run.truncate_metrics(lambda r: "epoch" in r)
     if run.is_writer:
         atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
         atomic_write_json(run_dir / "run.json", {"experiment": exp.name, "status": "running", "resumed": resumed})

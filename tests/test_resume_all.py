@@ -64,7 +64,10 @@ def strip_timing(obj):
 
 
 def final_metrics(run_dir: Path) -> dict:
-    out = {"metrics.jsonl": [strip_timing(json.loads(line)) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]}
+    records = [strip_timing(json.loads(line)) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    # the same records, in any order: a resumed run logs a finished model's summary after the models
+    # that continue (each record is still compared whole, duplicates included)
+    out = {"metrics.jsonl": sorted(records, key=lambda r: json.dumps(r, sort_keys=True))}
     for p in sorted(run_dir.glob("metrics_*.json")) + sorted(run_dir.glob("results*.json")):
         out[p.name] = strip_timing(json.loads(p.read_text()))
     return out

@@ -153,6 +153,8 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
         solver.load(ckpt)
         done = solver.epoch
         run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= done)
+    elif run is not None:  # killed between the first epoch's record and its checkpoint: start clean
+        run.truncate_metrics(lambda r: r.get("tag") != tag)
     solver.train()
     return model, solver
 

@@ -178,6 +178,8 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 model.load_state_dict(best_state)
             return FitResult(model, history, best_epoch, best_acc, elapsed, ck.get("stopped_early", False), ck["epoch"])
         run.info(f"{tag}: resuming after epoch {ck['epoch']}")
+    elif run is not None:  # killed between logging epoch 1 and writing its checkpoint: start clean
+        run.truncate_metrics(lambda r: r.get("tag") != tag)
     resumed_from = start_epoch - 1
 
     finished, stopped_early = False, False
