@@ -94,3 +94,16 @@ def test_fp16_gradscaler_state_is_checkpointed_and_resumed(tmp_path, restore_det
     assert _strip(res.history) == _strip(ref.history)
     lines = [json.loads(s) for s in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [1, 2, 3]
+
+
+def test_epoch_record_without_its_checkpoint_is_not_duplicated(tmp_path):
+    """A kill between logging epoch 1 and writing its checkpoint leaves a record and no checkpoint;
+    the rerun starts clean instead of logging epoch 1 twice."""
+    x, y = _data()
+    run = Run(tmp_path, quiet=True)
+    run.log(tag="m", epoch=1, train_loss=123.0)  # the orphan record
+    run.log(tag="other", epoch=1, train_loss=1.0)  # another model's record stays
+    fit(_cnn(), (x, y), None, TrainConfig(epochs=1, batch_size=64, progress=False), Run(tmp_path, quiet=True), tag="m")
+    recs = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["tag"], r["epoch"]) for r in recs] == [("other", 1), ("m", 1)]
+    assert recs[1]["train_loss"] != 123.0
