@@ -69,7 +69,8 @@ def test_quick_run_writes_the_run_folder_and_report_rerenders(tmp_path):
 
 
 def test_sigkill_then_resume_from_the_cli_matches_uninterrupted(tmp_path):
-    args = ["digits-mlp", "--quick", "--set", "train.epochs=4", "--set", "hidden=[512,512]", "--set", "train.batch_size=16", "--no-pdf"]
+    args = ["digits-mlp", "--quick", "--set", "train.epochs=3", "--set", "train_limit=1200", "--set", "hidden=[512,512]",
+            "--set", "train.batch_size=16", "--no-pdf"]
     ref = _cli("run", *args, "--out", str(tmp_path / "ref"))
     assert ref.returncode == 0, ref.stderr[-3000:]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TAMRIN_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -84,11 +85,14 @@ def test_sigkill_then_resume_from_the_cli_matches_uninterrupted(tmp_path):
             break
         time.sleep(0.05)
     assert ck is not None, "no checkpoint appeared"
-    time.sleep(0.5)  # inside epoch 2
+    time.sleep(0.3)  # inside epoch 2
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     run_dir = ck.parent.parent
     assert not (run_dir / "report.html").exists()
+    import torch
+
+    assert not torch.load(ck, weights_only=True)["finished"], "the kill came too late to test a resume"
     r = _cli("run", "digits-mlp", "--resume", str(run_dir), "--no-pdf")
     assert r.returncode == 0, r.stderr[-3000:]
 
