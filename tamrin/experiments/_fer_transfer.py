@@ -1,0 +1,149 @@
+"""fer, part (b): transfer learning with VGG16.
+
+1. A pretrained backbone: the published ImageNet file (`pretrained=` a path or URL of vgg16-397923af.pth,
+   SHA-256 checked) or, when none is given (no internet on the course machines), the same VGG16 backbone
+   trained briefly on CIFAR-10 here.
+2. Freeze it and compute every image's pooled 512-value feature vector ONCE (cached in the run folder):
+   the new head then trains on (N, 512) tensors in seconds instead of pushing images through 13 convs
+   every epoch.
+3. Fine-tune: unfreeze the last conv block(s) and train them with the head on augmented images, with a
+   small learning rate so the pretrained filters are adapted, not destroyed.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
+from tamrin.data import load_cifar10, stratified_split, to_tensor
+from tamrin.errors import UserError
+from tamrin.models import create
+from tamrin.models.weights import VGG16_IMAGENET_URL, fetch_weights, load_backbone
+from tamrin.runs import atomic_write_bytes
+from tamrin.train import fit, predict
+
+__all__ = ["vgg_inputs", "cached_features", "pretrained_backbone", "train_transfer", "IMAGENET_MEAN", "IMAGENET_STD"]
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def vgg_inputs(x: torch.Tensor, size: int, mean, std) -> torch.Tensor:
+    """Images in [0, 1] -> what the pretrained VGG16 expects: 3 channels (grey repeated), `size` px, standardised."""
+    if x.shape[1] != 3:
+        x = x.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    return normalize(resize(x, size), mean, std)
+
+
+@torch.no_grad()
+def cached_features(model, x: torch.Tensor, path: Path | None = None, batch_size: int = 256) -> torch.Tensor:
+    """Globally pooled backbone features (N, C) of x, computed once; with `path`, stored there and
+    reused by later calls (a resumed run does not recompute them)."""
+    if path is not None and path.is_file():
+        f = torch.load(path, weights_only=True)
+        if f.shape[0] == len(x):
+            return f
+    was = model.training
+    model.eval()
+    out = torch.cat([model.forward_head(model.forward_features(x[i:i + batch_size]), pre_logits=True)
+                     for i in range(0, len(x), batch_size)]) if len(x) else torch.empty(0, model.num_features)
+    model.train(was)
+    if path is not None:
+        import io
+
+        buf = io.BytesIO()
+        torch.save(out, buf)
+        atomic_write_bytes(path, buf.getvalue())
+    return out
+
+
+def pretrained_backbone(cfg, run) -> dict:
+    """{"state": features state_dict, "source": words, "mean", "std", "history", "val_acc", "seconds"}."""
+    t = cfg.transfer
+    if t.pretrained:
+        if t.width != 1.0:
+            raise UserError("transfer.pretrained needs transfer.width=1.0 (the ImageNet file has the full VGG16 widths)")
+        src = VGG16_IMAGENET_URL if t.pretrained == "imagenet" else t.pretrained
+        sd = torch.load(fetch_weights(src), map_location="cpu", weights_only=True)
+        return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
+                "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
+    ds = load_cifar10("", "train", run=run)
+    keep = _per_class(ds.labels, t.cifar_images // 10, cfg.seed)
+    ds = ds.subset(keep)
+    tr, va = stratified_split(ds.labels, 0.1, cfg.seed)
+    x, y = to_tensor(ds)
+    norm = lambda v: normalize(v, CIFAR10_MEAN, CIFAR10_STD)  # noqa: E731
+    torch.manual_seed(cfg.seed)
+    model = create("vgg16", num_classes=len(ds.classes), width_mult=t.width, input_size=32, head="gap", head_hidden=0)
+    res = fit(model, (norm(x[tr]), y[tr]), (norm(x[va]), y[va]), t.pretrain, run, tag="vgg16_cifar10",
+              augment=lambda xb, g: crop_flip(xb, g), seed=cfg.seed)
+    source = (f"no ImageNet weights available (no internet here; set transfer.pretrained to a local vgg16-397923af.pth "
+              f"or its URL to use them): the same VGG16 backbone{' (width-reduced ×%g)' % t.width if t.width != 1 else ''} was "
+              f"pretrained here on {len(tr):,} CIFAR-10 images ({ds.source}) for {len(res.history)} epoch(s), reaching "
+              f"{res.best_val_acc:.1%} accuracy on {len(va):,} held-out CIFAR-10 images")
+    run.notice("Transfer learning: " + source + ".")
+    return {"state": {k: v for k, v in res.model.state_dict().items() if k.startswith("features.")}, "mean": CIFAR10_MEAN,
+            "std": CIFAR10_STD, "source": source, "history": res.history, "val_acc": res.best_val_acc, "seconds": res.seconds}
+
+
+def _per_class(labels, n, seed):
+    rng = np.random.default_rng(seed)
+    return np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == k))[:n] for k in np.unique(labels)]))
+
+
+def train_transfer(cfg, run, d, weights, augment) -> dict:
+    """Pretrained backbone -> cached features -> new head -> fine-tune. Returns the model and timings."""
+    t, k = cfg.transfer, len(d.classes)
+    pre = pretrained_backbone(cfg, run)
+    torch.manual_seed(cfg.seed)
+    model = create("vgg16", num_classes=k, width_mult=t.width, input_size=t.size, head="gap", head_hidden=t.head_hidden)
+    load_backbone(model, pre["state"])
+    prep = lambda v: vgg_inputs(v, t.size, pre["mean"], pre["std"])  # noqa: E731
+    xs = {s: prep(v) for s, v in d.x.items()}
+    for p in model.features.parameters():  # stage 1: frozen backbone
+        p.requires_grad_(False)
+    cache = run.path / "cache"
+    t0 = time.perf_counter()
+    feats = {s: cached_features(model, xs[s], cache / f"vgg16_features_{s}.pt") for s in ("train", "validation")}
+    feat_s = time.perf_counter() - t0
+    cw = weights if cfg.class_weights else None
+    head = fit(model.classifier, (feats["train"], d.y["train"]), (feats["validation"], d.y["validation"]), t.head, run,
+               tag="vgg16_head", class_weights=cw, seed=cfg.seed)
+    # stage 2: unfreeze the layers from features.<finetune_from> on; the head keeps its trained weights
+    trainable = [n for n, p in model.features.named_parameters() if int(n.split(".")[0]) >= t.finetune_from]
+    for n, p in model.features.named_parameters():
+        p.requires_grad_(int(n.split(".")[0]) >= t.finetune_from)
+    aug = None
+    if augment is not None:  # augmentation works on [0, 1] pixels: undo the standardisation, augment, redo it
+        aug = lambda xb, g: normalize(augment(_unprep(xb, pre), g), pre["mean"], pre["std"])  # noqa: E731
+    ft = None
+    if t.finetune.epochs > 0 and trainable:
+        ft = fit(model, (xs["train"], d.y["train"]), (xs["validation"], d.y["validation"]), t.finetune, run,
+                 tag="vgg16_finetune", augment=aug, class_weights=cw, seed=cfg.seed,
+                 checkpoint_meta={"classes": list(d.classes), "input_size": [t.size, t.size],
+                                  "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "head": head, "finetune": ft,
+            "head_val_acc": head.best_val_acc, "trainable": trainable, "feature_dim": int(feats["train"].shape[1]),
+            "head_params": sum(p.numel() for p in model.classifier.parameters())}
+
+
+def _unprep(xb, pre):
+    """Undo the standardisation, back to [0, 1] pixels (3 channels, the VGG input size)."""
+    m = torch.tensor(pre["mean"]).view(1, -1, 1, 1)
+    s = torch.tensor(pre["std"]).view(1, -1, 1, 1)
+    return (xb * s + m).clamp(0, 1)
+
+
+def transfer_probs(out: dict, x: torch.Tensor) -> np.ndarray:
+    return torch.softmax(predict(out["model"], out["prep"](x)), 1).numpy()
+
+
+def freeze_report(model: nn.Module, finetune_from: int) -> tuple[int, int]:
+    """(parameters in the frozen part, parameters trained in fine-tuning)."""
+    frozen = sum(p.numel() for n, p in model.features.named_parameters() if int(n.split(".")[0]) < finetune_from)
+    return frozen, sum(p.numel() for p in model.parameters()) - frozen
