@@ -18,11 +18,20 @@ from tamrin.seed import seed_everything
 
 def _execute(exp, cfg, run_dir: Path, pdf: bool, resumed: bool = False) -> Path:
     run = Run(run_dir, exp.name)
+    if resumed:
+        # per-epoch records ("epoch" field) are reconciled with the checkpoints by the training loops;
+        # every other record is a summary that the resumed experiment logs again (no duplicates)
+        run.truncate_metrics(lambda r: "epoch" in r)
     if run.is_writer:
         atomic_write_text(run_dir / "config.yaml", dump_yaml(cfg))
         atomic_write_json(run_dir / "run.json", {"experiment": exp.name, "status": "running", "resumed": resumed})
         atomic_write_json(run_dir / "env.json", environment(getattr(cfg, "seed", None)))
     seed_everything(int(getattr(cfg, "seed", 0)))
+    train_cfg = getattr(cfg, "train", None)
+    if hasattr(train_cfg, "deterministic"):  # before any GPU work: cuBLAS reads its setting at start-up
+        from tamrin.train.precision import configure_determinism
+
+        configure_determinism(bool(train_cfg.deterministic), str(getattr(train_cfg, "device", "cpu")).replace("auto", "cuda"))
     run.info(f"== {exp.name}: {exp.description}\n   run folder: {run_dir}")
     t0 = time.time()
     sections = exp.run(cfg, run)

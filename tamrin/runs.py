@@ -14,27 +14,50 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from tamrin.errors import UserError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "Run", "new_run_dir", "environment"]
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix.
+
+    A failure (disk full, no permission, read-only file system) leaves the old file untouched, removes
+    the temporary file and is raised as one UserError line naming the file and the reason.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files: reports must be readable like any other file
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as e:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(e, OSError):
+            raise UserError(_write_error(path, e)) from None
         raise
     return path
+
+
+def _write_error(path: Path, e: OSError) -> str:
+    import errno
+
+    hint = {errno.ENOSPC: "the disk is full; free some space",
+            errno.EDQUOT: "the disk quota is exhausted; free some space",
+            errno.EACCES: "no permission to write there", errno.EPERM: "no permission to write there",
+            errno.EROFS: "the file system is read-only"}.get(e.errno, "")
+    what = e.strerror or type(e).__name__
+    return (f"cannot write {path}: {what}" + (f" ({hint})" if hint else "")
+            + "; the previous version of the file, if any, is unchanged")
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -70,6 +93,32 @@ def git_commit() -> str | None:
         return None
 
 
+# module -> distribution name; versions of modules not yet imported are read from the package metadata,
+# because importing fpdf and onnxruntime only to print their versions cost ~2 s of every run's start-up
+_VERSIONED = {"tamrin": "tamrin", "numpy": "numpy", "torch": "torch", "sklearn": "scikit-learn", "matplotlib": "matplotlib",
+              "PIL": "pillow", "fpdf": "fpdf2", "jinja2": "jinja2", "yaml": "pyyaml", "onnxruntime": "onnxruntime"}
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    versions = {}
+    for mod, dist in _VERSIONED.items():
+        m = sys.modules.get(mod)
+        v = getattr(m, "__version__", None) if m is not None else None
+        if v is None:
+            try:
+                v = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                if mod != "tamrin":
+                    continue
+                import tamrin
+
+                v = getattr(tamrin, "__version__", "?")
+        versions[mod] = str(v)
+    return versions
+
+
 def environment(seed: int | None = None) -> dict:
     """What a reader needs to reproduce the numbers: versions, commit, seed, hardware, threads."""
     env: dict[str, Any] = {
@@ -81,14 +130,7 @@ def environment(seed: int | None = None) -> dict:
         "seed": seed,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    versions = {}
-    for mod in ("tamrin", "numpy", "torch", "sklearn", "matplotlib", "PIL", "fpdf", "jinja2", "yaml", "onnxruntime"):
-        try:
-            m = __import__(mod)
-            versions[mod] = getattr(m, "__version__", "?")
-        except Exception:
-            continue
-    env["versions"] = versions
+    env["versions"] = _versions()
     try:
         import torch
 

@@ -69,7 +69,8 @@ def safe_extract(archive: str | Path, target: str | Path) -> Path:
                 tar.extractall(tmp, members=members)
     except (tarfile.TarError, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise UserError(f"{archive}: cannot extract ({type(e).__name__}: {e})") from None
+        first = str(e).splitlines()[0].rstrip(":") if str(e) else ""  # one line: tarfile's errors can span several
+        raise UserError(f"{archive}: cannot extract ({type(e).__name__}: {first})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -34,9 +34,19 @@ _WORKERS = 2        # the course machines have 2 cores
 _POOL_MIN_FILES = 2000  # below this, starting processes costs more than it saves
 
 
+def shown(name) -> str:
+    """A file or folder name for a one-line message: as is, or quoted with escapes if it holds newlines
+    or other unprintable characters (a class folder named "a\nb" must not break the error in two)."""
+    s = str(name)
+    return s if s.isprintable() else repr(s)
+
+
 def _scan(folder: Path) -> list[os.DirEntry]:
-    with os.scandir(folder) as it:
-        return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    try:
+        with os.scandir(folder) as it:
+            return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError as e:  # e.g. a folder without read permission: one line, not a traceback
+        raise UserError(f"cannot read folder {shown(folder)}: {e.strerror or e}") from None
 
 
 def list_image_folder(root: str | Path, split: str):
@@ -48,10 +58,10 @@ def list_image_folder(root: str | Path, split: str):
     split_dir = root / split if split else root
     if not split_dir.is_dir():
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-        raise UserError(f"split folder {split_dir} does not exist" + (f" (found: {', '.join(have)})" if have else ""))
+        raise UserError(f"split folder {shown(split_dir)} does not exist" + (f" (found: {', '.join(map(shown, have))})" if have else ""))
     classes = [e.name for e in _scan(split_dir) if e.is_dir()]
     if not classes:
-        raise UserError(f"{split_dir} has no class sub-folders (expected {split_dir}/<class>/<image>)")
+        raise UserError(f"{shown(split_dir)} has no class sub-folders (expected {shown(split_dir)}/<class>/<image>)")
     files, other = [], []
     for ci, name in enumerate(classes):
         n_before = len(files)
@@ -65,7 +75,7 @@ def list_image_folder(root: str | Path, split: str):
             else:
                 other.append(rel)
         if len(files) == n_before:
-            raise UserError(f"class folder {split_dir / name} contains no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+            raise UserError(f"class folder {shown(split_dir / name)} contains no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
     return classes, files, other
 
 
@@ -107,8 +117,8 @@ def decode_to_dataset(sources, names, labels, classes, size, mode, other=(), des
     results = _decode_all(sources, size, mode, desc)
     files = list(zip(names, labels))
     images, kept = _stack(results, files, size)
-    skipped = [f"{name} ({err})" for (arr, err), name in zip(results, names) if arr is None]
-    skipped += [f"{name} (not an image file)" for name in other]
+    skipped = [f"{shown(name)} ({err})" for (arr, err), name in zip(results, names) if arr is None]
+    skipped += [f"{shown(name)} (not an image file)" for name in other]
     return ArrayDataset(images, np.asarray([ci for _, ci in kept], np.int64), list(classes), skipped=skipped)
 
 
@@ -135,8 +145,32 @@ def _stack(results, files, size):
     return out, [f for _, f in good]
 
 
+def align_classes(ds: ArrayDataset, classes: list[str], where: str, run=None) -> ArrayDataset:
+    """Relabel `ds` to the class list `classes` (e.g. the training split's), so label i means the same
+    class in every split even when a split lacks a class folder. A class `classes` does not know is a
+    UserError; a class without images in this split is a warning (and a run notice)."""
+    classes = list(classes)
+    unknown = [c for c in ds.classes if c not in classes]
+    if unknown:
+        raise UserError(f"{where} has class folder(s) {', '.join(map(shown, unknown))} that the training classes "
+                        f"({', '.join(map(shown, classes))}) do not have")
+    if ds.classes == classes:
+        return ds
+    missing = [c for c in classes if c not in ds.classes]
+    if missing:
+        msg = f"{where} has no images of class(es) {', '.join(map(shown, missing))}; their scores there are undefined"
+        warnings.warn(msg, stacklevel=3)
+        if run is not None:
+            run.notice(msg)
+    mapping = np.asarray([classes.index(c) for c in ds.classes], np.int64)
+    out = ArrayDataset(ds.images, mapping[ds.labels] if len(ds.labels) else ds.labels, classes, ds.source,
+                       list(ds.skipped), ds.is_fallback)
+    return out
+
+
 def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, int] | int | None = None,
-                      mode: str | None = None, cache: bool = True, run=None) -> ArrayDataset:
+                      mode: str | None = None, cache: bool = True, run=None,
+                      classes: list[str] | None = None) -> ArrayDataset:
     """The images of `root/split/<class>/*` as an ArrayDataset (uint8 NHWC, int64 labels).
 
     root may also be a .tar(.gz) holding `[<top>/]<split>/<class>/*`, decoded without unpacking.
@@ -145,9 +179,12 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
     mode: "L" (1 channel), "RGB" (3 channels) or None = RGB if any image has colour, else L.
     cache: reuse / store the decoded arrays under cache_dir()/folders/.
     run: when given, skipped files are also reported with run.notice(...).
+    classes: the class list to label with (pass the training split's `ds.classes` when loading
+      validation/test), so that a split missing a class keeps the same label numbers; see align_classes.
     """
     if mode not in (None, "L", "RGB"):
         raise UserError(f"unknown image mode {mode!r}; choose 'L', 'RGB' or None")
+    wanted = None if classes is None else [str(c) for c in classes]
     if isinstance(size, int):
         size = (size, size)
     if size is not None:
@@ -161,7 +198,7 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
         ds = load_image_tar(root, split, size, mode, cache)
         if ds.skipped and run is not None:
             run.notice(f"{len(ds.skipped)} file(s) in {root} skipped: " + "; ".join(ds.skipped[:5]))
-        return ds
+        return ds if wanted is None else align_classes(ds, wanted, f"{root} ({split})", run)
     split_dir = root / split if split else root
     classes, files, other = list_image_folder(root, split)
     key = _cache_key(split_dir, files, size, mode)
@@ -179,7 +216,7 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
         warnings.warn(msg, stacklevel=2)
         if run is not None:
             run.notice(msg)
-    return ds
+    return ds if wanted is None else align_classes(ds, wanted, shown(split_dir), run)
 
 
 def _cache_paths(key: str) -> tuple[Path, Path]:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
-from .folder import _CACHE_VERSION, IMAGE_EXTENSIONS, decode_to_dataset, read_cache, write_cache
+from .folder import _CACHE_VERSION, IMAGE_EXTENSIONS, decode_to_dataset, read_cache, shown, write_cache
 
 __all__ = ["is_tar", "load_image_tar", "read_image_tar"]
 
@@ -43,6 +43,9 @@ def read_image_tar(archive: Path, split: str):
         with tarfile.open(archive, "r:*") as tar:
             for m in tar:
                 parts = PurePosixPath(m.name).parts
+                # nothing is extracted here, but an archive with such names is not to be trusted
+                if m.name.startswith(("/", "\\")) or ".." in parts:
+                    raise UserError(f"{archive}: refusing member {m.name!r} (absolute or '..' path)")
                 if m.isdir():  # [<top>/]<split>/<class>/: an empty class folder must be noticed
                     if len(parts) in (2, 3) and parts[-2] == split and not parts[-1].startswith("."):
                         by_class.setdefault(parts[-1], [])
@@ -59,12 +62,13 @@ def read_image_tar(archive: Path, split: str):
                 else:
                     other.append(name)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {e})") from None
+        first = str(e).splitlines()[0].rstrip(":") if str(e) else ""  # tarfile lists every method it tried
+        raise UserError(f"{archive}: corrupt or truncated archive ({type(e).__name__}: {first})") from None
     classes = sorted(by_class)
     names, labels, blobs = [], [], []
     for ci, cls in enumerate(classes):
         if not by_class[cls]:
-            raise UserError(f"class folder {split}/{cls} in {archive} contains no images")
+            raise UserError(f"class folder {shown(f'{split}/{cls}')} in {archive} contains no images")
         for name, blob in sorted(by_class[cls]):
             names.append(name)
             labels.append(ci)

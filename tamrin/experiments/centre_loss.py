@@ -45,6 +45,11 @@ class Config:
     def quick(cls) -> "Config":
         return cls(test_limit=2000, train=TrainConfig(epochs=8, batch_size=64, optimizer="adam", lr=3e-3, weight_decay=0.0, schedule="cosine"))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(limit=300, test_limit=300, dims=[2], train=TrainConfig(
+            epochs=2, batch_size=64, optimizer="adam", lr=3e-3, weight_decay=0.0, schedule="cosine", max_steps_per_epoch=3, progress=False))
+
     def validate(self):
         if not self.dims or any(int(d) < 2 for d in self.dims):
             raise UserError(f"dims must be feature sizes >= 2, got {self.dims}")

@@ -54,6 +54,13 @@ class Config:
                        epochs=1, batch_size=64, lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1,
                        channels_last=True, threads=1, progress=False))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(subset=200, models=("mobilenet_v1",), width=0.25, widths=(0.25,), sizes=(16,),
+                   latency_repeats=1, cost_channels=(32,), onnx=False, train=TrainConfig(
+                       epochs=2, batch_size=32, lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1,
+                       channels_last=True, threads=1, progress=False, max_steps_per_epoch=3))
+
     def validate(self):
         known = list_models()
         for m in (*self.models, self.sweep_model):

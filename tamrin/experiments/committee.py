@@ -43,6 +43,11 @@ class Config:
         return cls(test_limit=2000, widths=[10, 14, 18, 22],
                    train=TrainConfig(epochs=4, batch_size=64, optimizer="adam", lr=3e-3, weight_decay=1e-4, schedule="cosine"))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(test_limit=300, train_limit=300, widths=[10, 14], train=TrainConfig(
+            epochs=2, batch_size=64, optimizer="adam", lr=3e-3, weight_decay=1e-4, schedule="cosine", max_steps_per_epoch=3, progress=False))
+
     def validate(self):
         if len(self.widths) < 2:
             raise UserError(f"a committee needs at least 2 widths, got {self.widths}")

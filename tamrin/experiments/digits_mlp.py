@@ -32,6 +32,11 @@ class Config:
     def quick(cls) -> "Config":
         return cls(train=TrainConfig(epochs=4, batch_size=128, optimizer="adam", lr=2e-3, weight_decay=1e-4, schedule="cosine"))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(hidden=(32,), train_limit=600, train=TrainConfig(
+            epochs=3, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=1e-4, schedule="cosine", progress=False))
+
     def validate(self):
         if not 0 < self.val_fraction < 0.9:
             raise UserError(f"val_fraction must be in (0, 0.9), got {self.val_fraction}")

@@ -36,6 +36,11 @@ class Config:
         return cls(n_train=800, n_val=200, width=8, train=TrainConfig(
             epochs=3, batch_size=64, optimizer="adam", lr=1e-2, weight_decay=0.0, schedule="cosine"))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(n_train=192, n_val=24, width=4, show=3, train=TrainConfig(
+            epochs=3, batch_size=64, optimizer="adam", lr=1e-2, weight_decay=0.0, schedule="cosine", progress=False))
+
     def validate(self):
         from tamrin.errors import UserError
 

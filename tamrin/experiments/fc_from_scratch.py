@@ -46,6 +46,11 @@ class Config:
         return cls(embedded=True, max_train=1000, study_epochs=4, dropout_epochs=6, overfit_epochs=25,
                    headline=Headline(hidden_dims=[256], epochs=6))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(embedded=True, max_train=200, study_epochs=2, dropout_epochs=2, overfit_epochs=3,
+                   headline=Headline(hidden_dims=[32], epochs=2))
+
     def validate(self):
         if not 0 < self.val_fraction < 0.5:
             raise UserError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
@@ -136,8 +141,10 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
 
     def log(solver, rec):
         if run is not None:
-            solver.save(ckpt)  # checkpoint first: a kill after this point loses no finished epoch
+            # log first, then checkpoint: a kill in between leaves a record of an epoch the checkpoint
+            # does not have, which the resume below truncates (the other order would lose the record)
             run.log(tag=tag, **rec)
+            solver.save(ckpt)
 
     solver = Solver(model, data, update_rule, optim_config, lr_decay=lr_decay, batch_size=batch_size,
                     num_epochs=epochs, verbose=False, seed=seed, epoch_callback=log, augment=augment,
@@ -146,6 +153,8 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
         solver.load(ckpt)
         done = solver.epoch
         run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= done)
+    elif run is not None:  # killed between the first epoch's record and its checkpoint: start clean
+        run.truncate_metrics(lambda r: r.get("tag") != tag)
     solver.train()
     return model, solver
 

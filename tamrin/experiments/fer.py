@@ -78,6 +78,14 @@ class Config:
                    transfer=TransferConfig(size=48, width=0.25, cifar_images=1000, pretrain=q(1, 5e-4),
                                            head=q(10, 1e-3, 128), finetune=q(1, 1e-4)))
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        q = lambda e, lr=1e-3, bs=32: _adam(e, lr, bs, threads=1, max_steps_per_epoch=3, progress=False)  # noqa: E731
+        return cls(train_per_class=12, val_per_class=6, image_size=24, compact=q(2), gap=q(2), explain_per_class=2,
+                   dropout_conv=0.0, dropout_fc=0.0,
+                   transfer=TransferConfig(size=32, width=0.125, cifar_images=200, pretrain=q(1, 5e-4),
+                                           head=q(2, 1e-3, 64), finetune=q(1, 1e-4)))
+
     def validate(self):
         if self.color_mode not in ("auto", "L", "RGB"):
             raise UserError(f"color_mode must be auto, L or RGB, got {self.color_mode!r}")

@@ -65,6 +65,11 @@ class Config:
     def quick(cls) -> "Config":
         return cls(hidden=[128, 128, 128], max_train=1000, max_test=1000, train=FFTrain(epochs=15, batch_size=20, lr=0.002), readout_weight_decays=[1e-3])
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(hidden=[32, 32], max_train=300, max_test=300, train=FFTrain(epochs=3, batch_size=50, lr=0.002),
+                   readout_weight_decays=[1e-3])
+
     def resolved(self) -> "Config":
         """The config with the preset applied (the `full` preset overrides width, depth and epochs)."""
         if self.preset == "full":

@@ -58,6 +58,11 @@ class Config:
     def quick(cls) -> "Config":
         return cls(hidden=[128, 128, 128], max_train=1000, max_test=1000, train=FFTrain(epochs=15, batch_size=20, lr=0.002), probe_weight_decays=[1e-3])
 
+    @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        return cls(hidden=[32, 32, 32], max_train=300, max_test=300, train=FFTrain(epochs=3, batch_size=50, lr=0.002),
+                   probe_weight_decays=[1e-3])
+
     def resolved(self) -> "Config":
         if self.preset == "full":
             return dataclasses.replace(self, hidden=[2000, 2000, 2000, 2000], train=dataclasses.replace(self.train, epochs=100))

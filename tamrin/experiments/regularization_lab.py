@@ -53,6 +53,13 @@ class Config:
                                                                        momentum=0.9, weight_decay=0.0, schedule="none", grad_clip=5.0))
 
     @classmethod
+    def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
+        tiny = dict(batch_size=64, optimizer="sgd", momentum=0.9, weight_decay=0.0, schedule="none", progress=False)
+        return cls(limit=300, mc_samples=2000, gauss_samples=20000, noise_batches=4,
+                   train=TrainConfig(epochs=2, lr=0.05, max_steps_per_epoch=3, **tiny), single_epochs=1,
+                   cnn_train=TrainConfig(epochs=2, lr=0.02, grad_clip=5.0, max_steps_per_epoch=2, **tiny))
+
+    @classmethod
     def quick(cls) -> "Config":
         return cls(limit=1500, mc_samples=20000, gauss_samples=200000,
                    train=TrainConfig(epochs=3, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=0.0, schedule="none"),

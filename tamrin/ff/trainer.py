@@ -56,8 +56,10 @@ def fit_epochs(
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         start, history = int(state["epoch"]), list(state["history"])
-        # drop metrics logged after the checkpoint (the epoch that was interrupted is redone)
-        run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= start)
+    # drop metrics logged after the checkpoint (the epoch that was interrupted is redone), also when a
+    # kill came between the first epoch's log record and its first checkpoint
+    run.truncate_metrics(lambda r: r.get("tag") != tag or r.get("epoch", 0) <= start)
+    if state is not None:
         if start:
             run.info(f"{tag}: resuming after epoch {start}/{epochs}")
     bar = tqdm(range(start, epochs), desc=tag, disable=not sys.stderr.isatty(), initial=start, total=epochs)

@@ -24,6 +24,7 @@ from tamrin.errors import UserError
 from tamrin.train.checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
 from tamrin.train import distributed as D
 from tamrin.train.config import TrainConfig
+from tamrin.train.precision import autocast, configure_determinism, make_scaler
 
 
 class DivergedError(UserError):
@@ -90,15 +91,9 @@ def _batches(order: torch.Tensor, batch_size: int):
         yield order[i:i + batch_size]
 
 
-def _autocast(device: torch.device, enabled: bool):
-    if not enabled:
-        return torch.autocast(device_type=device.type, enabled=False)
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if device.type == "cpu" else torch.float16)
-
-
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: str | torch.device = "cpu",
-            channels_last: bool = False, amp: bool = False) -> torch.Tensor:
+            channels_last: bool = False, amp: bool = False, amp_dtype: str = "auto") -> torch.Tensor:
     """Logits for all of x (model put in eval mode), on the CPU."""
     device = torch.device(device) if not isinstance(device, torch.device) else device
     model.eval()
@@ -107,7 +102,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: st
         xb = x[i:i + batch_size].to(device)
         if channels_last and xb.dim() == 4:
             xb = xb.contiguous(memory_format=torch.channels_last)
-        with _autocast(device, amp):
+        with autocast(device, amp, amp_dtype):
             outs.append(model(xb).float().cpu())
     return torch.cat(outs) if outs else torch.empty(0)
 
@@ -139,6 +134,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
+    configure_determinism(cfg.deterministic, device.type)
     x_tr, y_tr = train
     if len(x_tr) == 0:
         raise UserError(f"{tag}: the training set is empty")
@@ -153,6 +149,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = make_optimizer(model.parameters(), cfg)
+    scaler = make_scaler(device, cfg.amp, cfg.amp_dtype)  # active only for float16 autocast
     steps_per_epoch = math.ceil(math.ceil(len(x_tr) / world) / local_bs)
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
@@ -169,6 +166,8 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         load_model_state(model, ck["model"], f"checkpoint {ckpt_path}")
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
+        if ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
         set_rng_state(ck["rng"])
         history, best_acc, best_epoch = ck["history"], ck["best_val_acc"], ck["best_epoch"]
         best_state, bad_epochs, elapsed = ck.get("best_model"), ck["bad_epochs"], ck.get("seconds", 0.0)
@@ -179,6 +178,8 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 model.load_state_dict(best_state)
             return FitResult(model, history, best_epoch, best_acc, elapsed, ck.get("stopped_early", False), ck["epoch"])
         run.info(f"{tag}: resuming after epoch {ck['epoch']}")
+    elif run is not None:  # killed between logging epoch 1 and writing its checkpoint: start clean
+        run.truncate_metrics(lambda r: r.get("tag") != tag)
     resumed_from = start_epoch - 1
 
     finished, stopped_early = False, False
@@ -198,7 +199,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             if cfg.channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            with _autocast(device, cfg.amp):
+            with autocast(device, cfg.amp, cfg.amp_dtype):
                 out = net(xb)
                 loss = crit(out.float(), yb)
             if not torch.isfinite(loss):
@@ -207,10 +208,12 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 raise DivergedError(f"{tag}: loss became {float(loss.detach())} at epoch {epoch}, step {step + 1} "
                                     f"(lr={sched.get_last_lr()[0]:.3g}); try a smaller train.lr; {where}")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if cfg.grad_clip > 0:
+                scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            scaler.step(opt)  # skips the step when float16 gradients overflowed
+            scaler.update()
             sched.step()
             n = len(yb)
             loss_sum += float(loss.detach()) * n
@@ -226,7 +229,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9)}
         if val is not None:
-            ev = evaluate(model, val, cfg.eval_batch_size, loss_fn=loss_fn, device=device, channels_last=cfg.channels_last, amp=cfg.amp)
+            ev = evaluate(model, val, cfg.eval_batch_size, loss_fn=loss_fn, device=device, channels_last=cfg.channels_last, amp=cfg.amp, amp_dtype=cfg.amp_dtype)
             rec["val_loss"], rec["val_acc"] = ev["loss"], ev["acc"]
             improved = ev["acc"] > best_acc
         else:
@@ -250,6 +253,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         if ckpt_path is not None and D.is_main():
             save_checkpoint(ckpt_path, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "scaler": scaler.state_dict(),
                 "rng": rng_state(), "epoch": epoch, "history": history, "best_val_acc": best_acc,
                 "best_epoch": best_epoch, "best_model": best_state, "bad_epochs": bad_epochs, "seconds": elapsed,
                 "finished": finished, "stopped_early": stopped_early,
