@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tamrin.data import load_image_folder, stratified_split, to_tensor
+from tamrin.data import load_image_folder, to_tensor
 from tamrin.data.fer import face_folder
 from tamrin.report import Section
 from tamrin.report import figures as figs

@@ -8,7 +8,7 @@ a 1x1 convolution computes. The defaults are the GPU recipe; --quick is a CPU sm
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch

@@ -16,10 +16,10 @@ import torch
 
 from tamrin.errors import UserError
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
+from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
 from tamrin.ff.figures import goodness_histograms, layer_curves, margin_histogram
 from tamrin.ff.labels import embed_label, random_wrong_labels
-from tamrin.ff.layers import GOODNESS, NORMS
 from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, select_softmax
 from tamrin.ff.supervised import FFTrain, train_supervised
@@ -77,20 +77,8 @@ class Config:
         return self
 
     def validate(self):
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UserError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
-        if self.norm not in NORMS:
-            raise UserError(f"norm: {self.norm!r} is not one of {', '.join(NORMS)}")
-        if self.goodness not in GOODNESS:
-            raise UserError(f"goodness: {self.goodness!r} is not one of {', '.join(GOODNESS)}")
-        if not self.hidden or any(h <= 0 for h in self.hidden):
-            raise UserError("hidden: give one or more positive layer widths, e.g. [500, 500, 500]")
-        if self.train.schedule not in ("simultaneous", "greedy"):
-            raise UserError(f"train.schedule: {self.train.schedule!r} is not one of 'simultaneous', 'greedy'")
-        if self.train.negatives not in ("random", "hard"):
-            raise UserError(f"train.negatives: {self.train.negatives!r} is not one of 'random', 'hard'")
-        if self.train.epochs < 1 or self.train.batch_size < 1 or self.train.lr <= 0:
-            raise UserError("train.epochs and train.batch_size must be >= 1 and train.lr > 0")
+        check_common(self)
+        one_of("train.negatives", self.train.negatives, ("random", "hard"))
         n = len(self.resolved().hidden)
         if any(not 0 <= i < n for i in self.score_layers):
             raise UserError(f"score_layers: layer indices must be in 0..{n - 1}")

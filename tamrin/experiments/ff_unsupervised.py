@@ -16,9 +16,9 @@ import torch
 from tamrin.errors import UserError
 from tamrin.experiments.ff_supervised import pct, timing
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
+from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
 from tamrin.ff.figures import goodness_histograms, image_rows, layer_curves, run_length_plot
-from tamrin.ff.layers import GOODNESS, NORMS
 from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, select_softmax
 from tamrin.ff.supervised import FFTrain
@@ -69,24 +69,12 @@ class Config:
         return self
 
     def validate(self):
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UserError(f"device: {self.device!r} is not one of 'auto', 'cpu', 'cuda'")
-        if self.norm not in NORMS:
-            raise UserError(f"norm: {self.norm!r} is not one of {', '.join(NORMS)}")
-        if self.goodness not in GOODNESS:
-            raise UserError(f"goodness: {self.goodness!r} is not one of {', '.join(GOODNESS)}")
-        if self.pair not in PAIRS:
-            raise UserError(f"pair: {self.pair!r} is not one of {', '.join(PAIRS)}")
-        if not self.hidden or any(h <= 0 for h in self.hidden):
-            raise UserError("hidden: give one or more positive layer widths, e.g. [500, 500, 500, 500]")
+        check_common(self)
+        one_of("pair", self.pair, PAIRS)
         if self.blur_passes < 0:
             raise UserError("blur_passes must be >= 0 (0 = automatic)")
         if not 1 <= self.probe_layers <= len(self.resolved().hidden):
             raise UserError(f"probe_layers must be between 1 and the number of hidden layers ({len(self.resolved().hidden)})")
-        if self.train.schedule not in ("simultaneous", "greedy"):
-            raise UserError(f"train.schedule: {self.train.schedule!r} is not one of 'simultaneous', 'greedy'")
-        if self.train.epochs < 1 or self.train.batch_size < 1 or self.train.lr <= 0:
-            raise UserError("train.epochs and train.batch_size must be >= 1 and train.lr > 0")
 
 
 def choose_passes(shape, target: float, seed: int) -> tuple[int, list[float], float]:
