@@ -20,8 +20,24 @@ __all__ = ["ClassifierBase", "conv_bn_act", "make_divisible", "init_weights", "r
 class ClassifierBase(nn.Module):
     default_input_size: int = 32
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _init_layout(self, num_classes: int, width_mult: float, input_size: int, config: str | None) -> int:
+        """Shared constructor start: keep the arguments, pick the ImageNet or CIFAR layout.
+        Returns the stem stride (2 on ImageNet, 1 on CIFAR: 32x32 inputs keep their early resolution)."""
+        self.config = resolve_config(config, input_size)
+        self.num_classes, self.width_mult, self.input_size = num_classes, width_mult, input_size
+        self.default_input_size = 224 if self.config == "imagenet" else 32
+        return 2 if self.config == "imagenet" else 1
+
+    def _init_head(self, layers: list, num_features: int, drop_rate: float) -> None:
+        """Shared constructor end: `features` body, dropout + linear classifier, weight init.
+        (Attribute order keeps torchvision's state_dict keys: features.*, classifier.1.*.)"""
+        self.features = nn.Sequential(*layers)
+        self.num_features = num_features
+        self.classifier = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(num_features, self.num_classes))
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)

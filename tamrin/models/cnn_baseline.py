@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tamrin.models.base import ClassifierBase, conv_bn_act, init_weights, resolve_config
+from tamrin.models.base import ClassifierBase, conv_bn_act
 from tamrin.models.mobilenet_v1 import scale
 from tamrin.models.registry import register_model
 
@@ -27,11 +27,9 @@ class CNNBaseline(ClassifierBase):
     def __init__(self, num_classes: int = 10, width_mult: float = 1.0, input_size: int = 32,
                  config: str | None = None, drop_rate: float = 0.0):
         super().__init__()
-        self.config = resolve_config(config, input_size)
-        self.num_classes, self.width_mult, self.input_size = num_classes, width_mult, input_size
-        self.default_input_size = 224 if self.config == "imagenet" else 32
+        stem_stride = self._init_layout(num_classes, width_mult, input_size, config)
         cin = scale(16, width_mult)
-        layers = [conv_bn_act(3, cin, 3, 2 if self.config == "imagenet" else 1)]
+        layers = [conv_bn_act(3, cin, 3, stem_stride)]
         for v in BASELINE_CFG:
             if v == "M":
                 layers.append(nn.MaxPool2d(2))
@@ -39,10 +37,4 @@ class CNNBaseline(ClassifierBase):
                 cout = scale(v, width_mult)
                 layers.append(conv_bn_act(cin, cout, 3))
                 cin = cout
-        self.features = nn.Sequential(*layers)
-        self.num_features = cin
-        self.classifier = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(cin, num_classes))
-        init_weights(self)
-
-    def forward_features(self, x):
-        return self.features(x)
+        self._init_head(layers, cin, drop_rate)

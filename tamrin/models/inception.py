@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tamrin.models.base import ClassifierBase, conv_bn_act, init_weights, resolve_config
+from tamrin.models.base import ClassifierBase, conv_bn_act
 from tamrin.models.mobilenet_v1 import scale
 from tamrin.models.registry import register_model
 
@@ -55,11 +55,9 @@ class Inception(ClassifierBase):
     def __init__(self, num_classes: int = 10, width_mult: float = 1.0, input_size: int = 32,
                  config: str | None = None, drop_rate: float = 0.2):
         super().__init__()
-        self.config = resolve_config(config, input_size)
-        self.num_classes, self.width_mult, self.input_size = num_classes, width_mult, input_size
-        self.default_input_size = 224 if self.config == "imagenet" else 32
+        stem_stride = self._init_layout(num_classes, width_mult, input_size, config)
         cin = scale(64, width_mult)
-        layers = [conv_bn_act(3, cin, 3, 2 if self.config == "imagenet" else 1)]
+        layers = [conv_bn_act(3, cin, 3, stem_stride)]
         layers.append(nn.MaxPool2d(3, 2, 1))
         if self.config == "imagenet":
             layers.append(nn.MaxPool2d(3, 2, 1))
@@ -70,10 +68,4 @@ class Inception(ClassifierBase):
             m = InceptionModule(cin, *(scale(c, width_mult) for c in INCEPTION_CFG[name]))
             layers.append(m)
             cin = m.out_channels
-        self.features = nn.Sequential(*layers)
-        self.num_features = cin
-        self.classifier = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(cin, num_classes))
-        init_weights(self)
-
-    def forward_features(self, x):
-        return self.features(x)
+        self._init_head(layers, cin, drop_rate)

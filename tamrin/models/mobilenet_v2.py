@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tamrin.models.base import ClassifierBase, conv_bn_act, init_weights, make_divisible, resolve_config
+from tamrin.models.base import ClassifierBase, conv_bn_act, make_divisible
 from tamrin.models.registry import register_model
 
 __all__ = ["MobileNetV2", "InvertedResidual", "V2_SETTING"]
@@ -54,22 +54,14 @@ class MobileNetV2(ClassifierBase):
     def __init__(self, num_classes: int = 10, width_mult: float = 1.0, input_size: int = 32,
                  config: str | None = None, drop_rate: float = 0.2):
         super().__init__()
-        self.config = resolve_config(config, input_size)
-        self.num_classes, self.width_mult, self.input_size = num_classes, width_mult, input_size
-        self.default_input_size = 224 if self.config == "imagenet" else 32
+        stem_stride = self._init_layout(num_classes, width_mult, input_size, config)
         cin = make_divisible(32 * width_mult)
         last = make_divisible(1280 * max(1.0, width_mult))  # not shrunk for alpha < 1
-        layers = [conv_bn_act(3, cin, 3, 2 if self.config == "imagenet" else 1, act=nn.ReLU6)]
+        layers = [conv_bn_act(3, cin, 3, stem_stride, act=nn.ReLU6)]
         for t, c, n, s in V2_SETTING:
             cout = make_divisible(c * width_mult)
             for i in range(n):
                 layers.append(InvertedResidual(cin, cout, s if i == 0 else 1, t))
                 cin = cout
         layers.append(conv_bn_act(cin, last, 1, act=nn.ReLU6))
-        self.features = nn.Sequential(*layers)
-        self.num_features = last
-        self.classifier = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(last, num_classes))
-        init_weights(self)
-
-    def forward_features(self, x):
-        return self.features(x)
+        self._init_head(layers, last, drop_rate)
