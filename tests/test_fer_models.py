@@ -130,3 +130,37 @@ def test_gaussian_dropout():
     y = d.train()(x)
     assert abs(float(y.mean()) - 1) < 0.01 and abs(float(y.var()) - 0.25) < 0.01  # var = rate / (1 - rate)
     assert (y != 0).all()
+
+
+def test_vgg16_bn_keys_follow_torchvision_vgg16_bn():
+    """batch_norm=True: conv, BN, ReLU per layer, so the convs sit at torchvision vgg16_bn's indices."""
+    with torch.device("meta"):
+        model = create("vgg16", num_classes=1000, input_size=224, batch_norm=True)
+    convs = [i for i, m in enumerate(model.features) if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40]  # torchvision vgg16_bn
+    assert count_params(model) == 138_365_992  # torchvision's documented vgg16_bn count
+
+
+@pytest.mark.parametrize("head", ["gap", "torchvision"])
+def test_fold_batchnorm_gives_the_plain_vgg16_with_equal_outputs(head):
+    from tamrin.models.vgg import fold_batchnorm
+
+    torch.manual_seed(0)
+    bn = create("vgg16", num_classes=5, width_mult=0.125, input_size=32, head=head, head_hidden=16, batch_norm=True)
+    bn.train()
+    with torch.no_grad():  # move the running statistics and affine parameters away from identity
+        for _ in range(3):
+            bn(torch.randn(8, 3, 32, 32) * 2 + 0.5)
+        for m in bn.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    bn.eval()
+    plain = fold_batchnorm(bn)
+    ref = create("vgg16", num_classes=5, width_mult=0.125, input_size=32, head=head, head_hidden=16)
+    assert [(k, v.shape) for k, v in plain.state_dict().items()] == [(k, v.shape) for k, v in ref.state_dict().items()]
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x), bn(x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(UserError, match="batch_norm=True"):
+        fold_batchnorm(ref)

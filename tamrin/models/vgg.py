@@ -28,7 +28,7 @@ from tamrin.errors import UserError
 from tamrin.models.base import ClassifierBase, conv_bn_act, init_weights
 from tamrin.models.registry import register_model
 
-__all__ = ["VGG16", "CompactVGG", "GaussianDropout", "VGG16_CFG", "HG_CFG", "pooled_size"]
+__all__ = ["VGG16", "CompactVGG", "GaussianDropout", "VGG16_CFG", "HG_CFG", "pooled_size", "fold_batchnorm"]
 
 VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 HG_CFG = [16, 16, "M", 32, 32, "M", 64, 64, "M", 128, 128, "M", 128, 128, "M"]
@@ -71,11 +71,12 @@ class VGG16(ClassifierBase):
     ReLU] -> dropout -> linear; head_hidden=0 gives GAP + one linear layer, i.e. CAM-ready)."""
 
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, input_size: int = 224, in_chans: int = 3,
-                 head: str = "torchvision", head_hidden: int = 256, drop_rate: float = 0.5):
+                 head: str = "torchvision", head_hidden: int = 256, drop_rate: float = 0.5, batch_norm: bool = False):
         super().__init__()
         if head not in ("torchvision", "gap"):
             raise UserError(f"VGG16 head must be 'torchvision' or 'gap', got {head!r}")
         self.num_classes, self.width_mult, self.input_size, self.head = num_classes, width_mult, input_size, head
+        self.batch_norm = batch_norm
         self.default_input_size = input_size  # built for this size (ImageNet: 224); any size >= 1 px runs
         layers: list[nn.Module] = []
         cin = in_chans
@@ -84,7 +85,8 @@ class VGG16(ClassifierBase):
                 layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
             else:
                 cout = _w(v, width_mult)
-                layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
+                bn = [nn.BatchNorm2d(cout)] if batch_norm else []  # torchvision's vgg16_bn layout: conv, BN, ReLU
+                layers += [nn.Conv2d(cin, cout, 3, padding=1), *bn, nn.ReLU(inplace=True)]
                 cin = cout
         self.features = nn.Sequential(*layers)
         self.num_features = cin
@@ -106,6 +108,41 @@ class VGG16(ClassifierBase):
         if self.head == "gap" or pre_logits:  # pre_logits: the pooled vector, the interface's common embedding
             return super().forward_head(x, pre_logits)
         return self.classifier(torch.flatten(self.avgpool(x), 1))
+
+
+@torch.no_grad()
+def fold_batchnorm(model: VGG16) -> VGG16:
+    """A plain VGG16 (torchvision's `vgg16` keys, no BN) computing exactly what `model` (batch_norm=True)
+    computes in eval mode: each BN's running statistics and affine map are folded into the conv before it,
+    w' = w * g / sqrt(var + eps), b' = (b - mean) * g / sqrt(var + eps) + beta.
+
+    Why: a 13-layer plain VGG trains slowly and fragilely from scratch (the reason VGG16-BN exists); training
+    with BN and folding it away afterwards gives the plain VGG16 backbone, same keys and shapes, that the
+    transfer stage expects (and that the ImageNet file would fill)."""
+    if not model.batch_norm:
+        raise UserError("fold_batchnorm needs a VGG16 built with batch_norm=True")
+    plain = VGG16(model.num_classes, model.width_mult, model.input_size, model.features[0].in_channels,
+                  head=model.head, head_hidden=_head_hidden(model), drop_rate=_drop_rate(model), batch_norm=False)
+    convs = [m for m in plain.features if isinstance(m, nn.Conv2d)]
+    src = list(model.features)
+    pairs = [(src[i], src[i + 1]) for i in range(len(src) - 1) if isinstance(src[i], nn.Conv2d)]
+    for dst, (conv, bn) in zip(convs, pairs):
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        dst.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+        dst.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+    plain.classifier.load_state_dict(model.classifier.state_dict())
+    return plain.eval()
+
+
+def _head_hidden(model: VGG16) -> int:
+    lins = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    return lins[0].out_features if model.head == "gap" and len(lins) > 1 else 0
+
+
+def _drop_rate(model: VGG16) -> float:
+    drops = [m for m in model.classifier if isinstance(m, nn.Dropout)]
+    return drops[0].p if drops else 0.0
 
 
 def gap_head(cin: int, num_classes: int, hidden: int, drop_rate: float) -> nn.Sequential:

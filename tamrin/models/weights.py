@@ -106,6 +106,6 @@ def load_backbone(model: nn.Module, state_dict: dict, prefix: str = "features.")
     bad = [k for k in own if k in state_dict and tuple(state_dict[k].shape) != tuple(own[k].shape)]
     if missing or bad:
         raise UserError(f"pretrained backbone does not fit: {len(missing)} missing, {len(bad)} with other shapes "
-                        f"(first: {(missing + bad)[0]})")
+                        f"(first: {(missing + bad)[0]}); was it saved for another width_mult or architecture?")
     model.load_state_dict({k: state_dict[k] for k in own}, strict=False)
     return len(own)
