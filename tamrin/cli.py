@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=DEFAULT_OUT, help="folder for run folders (default: runs/)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run in its folder")
     r.add_argument("--no-pdf", action="store_true", help="write only the HTML report")
+    r.add_argument("--print-config", action="store_true",
+                   help="print the resolved configuration (every key --set accepts, with its value) as YAML and stop")
 
     rep = sub.add_parser("report", help="re-render a run's report from its folder, without training")
     rep.add_argument("run_dir")
@@ -85,6 +87,8 @@ def cmd_run(args) -> int:
         path = resume_run(Path(args.resume), pdf=not args.no_pdf)
         print(f"report: {path / 'report.html'}")
         return 0
+    if args.print_config and args.experiment == "all":
+        raise UserError("--print-config needs one experiment name, not 'all'")
     if args.experiment == "all":
         exps = [e for e in registry.discover().values() if e.in_all]
         configs = {e.name: _config_for_all(e, args) for e in exps}
@@ -96,6 +100,11 @@ def cmd_run(args) -> int:
         return 0
     exp = registry.get(args.experiment)
     cfg = resolve_config(exp, args)
+    if args.print_config:
+        from tamrin.config import dump_yaml
+
+        print(dump_yaml(cfg), end="")
+        return 0
     path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf)
     print(f"report: {path / 'report.html'}" + ("" if args.no_pdf else f" and {path / 'report.pdf'}"))
     return 0

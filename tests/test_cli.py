@@ -103,3 +103,16 @@ def test_sigkill_then_resume_from_the_cli_matches_uninterrupted(tmp_path):
     (ref_dir,) = list((tmp_path / "ref").iterdir())
     assert metrics(run_dir) == metrics(ref_dir)
     assert json.loads((run_dir / "run.json").read_text())["status"] == "done"
+
+
+def test_print_config_shows_every_key_with_overrides_applied(capsys):
+    import yaml
+
+    assert main(["run", "fer", "--print-config", "--set", "transfer.width=0.5", "--set", "gap.lr=0.01"]) == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["transfer"]["width"] == 0.5 and cfg["gap"]["lr"] == 0.01
+    assert {"compact", "gap", "transfer", "augment", "dropout_fc"} <= set(cfg)  # nested configs are listed in full
+    assert main(["run", "fer", "--quick", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["train_per_class"] == 100
+    assert main(["run", "all", "--print-config"]) == 2  # one line, exit 2
+    assert "needs one experiment" in capsys.readouterr().err
