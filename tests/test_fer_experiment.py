@@ -9,8 +9,8 @@ from PIL import Image
 
 from tamrin.data.fer import face_folder
 from tamrin.errors import UserError
-from tamrin.experiments._fer_transfer import cached_features
-from tamrin.experiments.fer import Config, TransferConfig, _adam, run
+from tamrin.experiments._fer_transfer import cached_features, pretrained_backbone, transfer_model
+from tamrin.experiments.fer import Config, TransferConfig, _adam, run, train_stage
 from tamrin.face_augment import FaceAugment
 from tamrin.models import create
 from tamrin.experiment_runner import run_experiment
@@ -65,6 +65,19 @@ def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
                 "vgg16_test_confusion", "explain_cam_examples", "explain_gradcam_examples"):
         assert (out / "figures" / f"{fig}.png").is_file(), fig
     assert (out / "cache" / "vgg16_features_train.pt").is_file() and (out / "report.html").is_file()
+    # the CIFAR-10-pretrained backbone is saved (BN folded: plain VGG16 keys) and reusable by another run
+    backbone = out / "cache" / "vgg16_cifar10_backbone.pt"
+    saved = torch.load(backbone, weights_only=True)
+    assert set(saved) >= {"state_dict", "mean", "std", "source"} and "folded" in saved["source"]
+    assert all(k.startswith("features.") and "running" not in k for k in saved["state_dict"])
+    reuse = tiny_config(tmp_path / "faces", pretrained=str(backbone))
+    reuse.validate()  # a width-reduced file of our own is fine (only ImageNet files need width 1)
+    pre = pretrained_backbone(reuse, Run(tmp_path / "other", "fer", quiet=True))
+    assert pre["mean"] == tuple(saved["mean"]) and "loaded from" in pre["source"]
+    model = transfer_model(reuse, 3, pre)
+    torch.testing.assert_close(model.features[0].weight, saved["state_dict"]["features.0.weight"])
+    with pytest.raises(UserError, match="does not fit"):  # saved for another width: one clear line, before training
+        transfer_model(Config(transfer=TransferConfig(width=0.25, size=16, pretrained=str(backbone))), 3, pre)
     assert any("skipped" in n for n in meta["notices"]) and any("CIFAR-10" in n for n in meta["notices"])
     # `tamrin explain RUN_DIR` can rebuild the models from their checkpoints (model_spec + classes/input size)
     from tamrin.explain import load_model_from_run
@@ -122,3 +135,47 @@ def test_cached_features_equal_recomputation_and_head_matches_model(tmp_path):
         model.features[0].weight.sub_(1.0)
         torch.testing.assert_close(cached_features(model, x), first, rtol=1e-5, atol=1e-6)  # recomputed
         torch.testing.assert_close(model.classifier(first), model(x), rtol=1e-5, atol=1e-6)  # head on cache == full model
+
+
+def test_stages_trained_elsewhere_are_reused_as_finished(tmp_path, monkeypatch):
+    """benchmarks/fer.py --jobs 2: each model trained by train_stage in its own folder; the checkpoints,
+    copied into one run folder, are found finished by `run` (no retraining: same history, no new epochs)."""
+    import shutil
+
+    monkeypatch.setenv("TAMRIN_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("TAMRIN_SHARED", str(tmp_path / "no-shared"))
+    make_folder(tmp_path / "faces", per_split={"train": 6, "validation": 3})
+    cfg = tiny_config(tmp_path / "faces")
+    cfg.transfer.enabled = False
+    for stage in ("hg_vgg", "hg_vgg_gap"):
+        assert train_stage(cfg, Run(tmp_path / stage, "fer", quiet=True), stage) > 0
+        shutil.copytree(tmp_path / stage / "checkpoints", tmp_path / "main" / "checkpoints", dirs_exist_ok=True)
+    main = Run(tmp_path / "main", "fer", quiet=True)
+    run(cfg, main)
+    assert not (tmp_path / "main" / "metrics.jsonl").is_file() or "epoch" not in (tmp_path / "main" / "metrics.jsonl").read_text()
+    with pytest.raises(UserError, match="stage must be one of"):
+        train_stage(cfg, main, "resnet")
+
+
+def test_benchmark_table_states_budget_parallelism_and_target():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("fer_bench", Path(__file__).parents[1] / "benchmarks" / "fer.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cfg, _ = bench.make_config(bench.parse(["--budget-min", "2", "--epochs", "3", "--no-transfer"]))
+    assert cfg.compact.time_budget_s == 120 and cfg.compact.epochs == 3 and not cfg.transfer.enabled
+    row = lambda tag, acc: {"tag": tag, "name": tag, "params": 10, "mb": 0.1, "latency_ms": 1.0, "seconds": 5.0,  # noqa: E731
+                            "acc": acc, "macro_f1": 0.5, "kappa": 0.4, "auc": 0.8}
+    r = {"date": "2026-11-22", "cpus": 2, "cpu": "x86_64", "torch": "2.13.0", "jobs": 2, "threads": 1,
+         "load_average_at_end": (2.0, 2.0, 2.0), "train_images": 100, "classes": list("abc"), "image_size": 48,
+         "transfer_size": 48, "transfer_width": 0.25, "budget_min_per_model": 30, "planned_epochs": 60,
+         "pretrain_epochs": 6, "finetune_epochs": 35, "dropout": [0, 0], "augment": "face",
+         "recipe": {k: "sgd" for k in ("compact", "gap", "pretrain", "finetune")}, "wall_s": 3600,
+         "epochs_run": {"hg_vgg": 48}, "stage_wall_s": {"hg_vgg": 1850.0},
+         "models": [row("hg_vgg", 0.5748), row("vgg16", 0.51)], "improvement": None}
+    text = bench.table(r)
+    assert "**met**" in text and "2 trainings at a time" in text and "hg_vgg 30.8 min" in text and "width ×0.25" in text
+    r["models"] = [row("hg_vgg", 0.54)]
+    assert "**NOT met**" in bench.table(r) and "no transfer model" in bench.table(r)

@@ -20,13 +20,13 @@ from torch import nn
 
 from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
-from tamrin.errors import UserError
 from tamrin.models import create
+from tamrin.models.vgg import fold_batchnorm
 from tamrin.models.weights import VGG16_IMAGENET_URL, fetch_weights, load_backbone
 from tamrin.runs import atomic_write_bytes
 from tamrin.train import fit, predict
 
-__all__ = ["vgg_inputs", "cached_features", "pretrained_backbone", "train_transfer", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["vgg_inputs", "cached_features", "pretrained_backbone", "transfer_model", "train_transfer", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -60,33 +60,67 @@ def cached_features(model, x: torch.Tensor, path: Path | None = None, batch_size
     return out
 
 
+BACKBONE_FILE = "vgg16_cifar10_backbone.pt"  # in the run's cache/: reusable with transfer.pretrained=<that path>
+
+
 def pretrained_backbone(cfg, run) -> dict:
     """{"state": features state_dict, "source": words, "mean", "std", "history", "val_acc", "seconds"}."""
     t = cfg.transfer
     if t.pretrained:
-        if t.width != 1.0:
-            raise UserError("transfer.pretrained needs transfer.width=1.0 (the ImageNet file has the full VGG16 widths)")
-        src = VGG16_IMAGENET_URL if t.pretrained == "imagenet" else t.pretrained
-        sd = torch.load(fetch_weights(src), map_location="cpu", weights_only=True)
-        return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
-                "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
+        return _load_pretrained(t.pretrained)
+    saved = run.path / "cache" / BACKBONE_FILE
+    if saved.is_file():  # a resumed run: the pretraining finished before the interruption
+        out = _load_pretrained(str(saved))
+        return dict(out, seconds=torch.load(saved, weights_only=True).get("seconds", 0.0),
+                    source=out["source"].replace(" (loaded from", " (this run's, loaded from", 1))
     ds = load_cifar10("", "train", run=run)
-    keep = _per_class(ds.labels, t.cifar_images // 10, cfg.seed)
-    ds = ds.subset(keep)
+    if t.cifar_images and t.cifar_images < len(ds):
+        ds = ds.subset(_per_class(ds.labels, t.cifar_images // len(ds.classes), cfg.seed))
     tr, va = stratified_split(ds.labels, 0.1, cfg.seed)
     x, y = to_tensor(ds)
     norm = lambda v: normalize(v, CIFAR10_MEAN, CIFAR10_STD)  # noqa: E731
     torch.manual_seed(cfg.seed)
-    model = create("vgg16", num_classes=len(ds.classes), width_mult=t.width, input_size=32, head="gap", head_hidden=0)
+    # trained WITH batch norm (a 13-layer plain VGG learns slowly and fragilely from scratch), then the BNs are
+    # folded into the convs: the result is the plain VGG16 backbone, torchvision's keys and shapes
+    model = create("vgg16", num_classes=len(ds.classes), width_mult=t.width, input_size=32, head="gap", head_hidden=0,
+                   drop_rate=0.0, batch_norm=t.pretrain_batch_norm)
     res = fit(model, (norm(x[tr]), y[tr]), (norm(x[va]), y[va]), t.pretrain, run, tag="vgg16_cifar10",
               augment=lambda xb, g: crop_flip(xb, g), seed=cfg.seed)
+    plain = fold_batchnorm(res.model) if t.pretrain_batch_norm else res.model
     source = (f"no ImageNet weights available (no internet here; set transfer.pretrained to a local vgg16-397923af.pth "
               f"or its URL to use them): the same VGG16 backbone{' (width-reduced ×%g)' % t.width if t.width != 1 else ''} was "
-              f"pretrained here on {len(tr):,} CIFAR-10 images ({ds.source}) for {len(res.history)} epoch(s), reaching "
-              f"{res.best_val_acc:.1%} accuracy on {len(va):,} held-out CIFAR-10 images")
-    run.notice("Transfer learning: " + source + ".")
-    return {"state": {k: v for k, v in res.model.state_dict().items() if k.startswith("features.")}, "mean": CIFAR10_MEAN,
-            "std": CIFAR10_STD, "source": source, "history": res.history, "val_acc": res.best_val_acc, "seconds": res.seconds}
+              f"pretrained here on {len(tr):,} CIFAR-10 images ({ds.source}) for {len(res.history)} epoch(s) "
+              f"({res.seconds / 60:.1f} min), reaching {res.best_val_acc:.1%} accuracy on {len(va):,} held-out CIFAR-10 images"
+              + (", with batch norm after each conv during pretraining, folded into the conv weights afterwards (the "
+                 "transferred backbone is the plain VGG16)" if t.pretrain_batch_norm else ""))
+    state = {k: v for k, v in plain.state_dict().items() if k.startswith("features.")}
+    _save_backbone(saved, state, source, res.best_val_acc, res.seconds)
+    run.notice(f"Transfer learning: {source}. The backbone is saved as {saved}; reuse it in another run with "
+               f"--set transfer.pretrained={saved}.")
+    return {"state": state, "mean": CIFAR10_MEAN, "std": CIFAR10_STD, "source": source, "history": res.history,
+            "val_acc": res.best_val_acc, "seconds": res.seconds}
+
+
+def _save_backbone(path: Path, state: dict, source: str, val_acc: float, seconds: float) -> None:
+    """tamrin's backbone file: the features state_dict plus the input standardisation it was trained with."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"state_dict": state, "mean": list(CIFAR10_MEAN), "std": list(CIFAR10_STD), "source": source,
+                "val_acc": float(val_acc), "seconds": float(seconds)}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_pretrained(spec: str) -> dict:
+    """"imagenet", a URL or a path: torchvision's vgg16 file (ImageNet standardisation) or a backbone file
+    saved by an earlier run of this experiment (which carries its own standardisation and description)."""
+    src = VGG16_IMAGENET_URL if spec == "imagenet" else spec
+    sd = torch.load(fetch_weights(src), map_location="cpu", weights_only=True)
+    if isinstance(sd, dict) and "state_dict" in sd and "mean" in sd:
+        return {"state": sd["state_dict"], "mean": tuple(sd["mean"]), "std": tuple(sd["std"]),
+                "source": f"{sd['source']} (loaded from {src})", "history": [], "val_acc": sd.get("val_acc"), "seconds": 0.0}
+    return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
+            "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
 
 
 def _per_class(labels, n, seed):
@@ -94,13 +128,20 @@ def _per_class(labels, n, seed):
     return np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == k))[:n] for k in np.unique(labels)]))
 
 
-def train_transfer(cfg, run, d, weights, augment) -> dict:
-    """Pretrained backbone -> cached features -> new head -> fine-tune. Returns the model and timings."""
-    t, k = cfg.transfer, len(d.classes)
-    pre = pretrained_backbone(cfg, run)
+def transfer_model(cfg, k: int, pre: dict) -> nn.Module:
+    """The VGG16 with a new head for k classes and the pretrained backbone loaded (a clear error if it does not fit)."""
+    t = cfg.transfer
     torch.manual_seed(cfg.seed)
     model = create("vgg16", num_classes=k, width_mult=t.width, input_size=t.size, head="gap", head_hidden=t.head_hidden)
     load_backbone(model, pre["state"])
+    return model
+
+
+def train_transfer(cfg, run, d, weights, augment, pre: dict) -> dict:
+    """Pretrained backbone `pre` (pretrained_backbone) -> cached features -> new head -> fine-tune.
+    Returns the model and timings."""
+    t = cfg.transfer
+    model = transfer_model(cfg, len(d.classes), pre)
     prep = lambda v: vgg_inputs(v, t.size, pre["mean"], pre["std"])  # noqa: E731
     xs = {s: prep(v) for s, v in d.x.items()}
     for p in model.features.parameters():  # stage 1: frozen backbone
