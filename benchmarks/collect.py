@@ -7,14 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "cifar10", "fer", "amp", "labs"]
+ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "cifar10", "fer", "fer_dead_units", "fer_recipes", "amp", "labs"]
 
 HEADER = """# Benchmarks
 
 Every number below was measured by the script named in its section, on this project's machine: x86_64,
-2 CPU cores, 24 GB, no GPU. During this round of work the machine was **shared by up to ten developers**
-(load average 9-14 on 2 cores), so absolute times are inflated and noisy; the ratios in each table were
-measured within one run of one script, side by side, which is what the comparisons rely on. Raw results are
+2 CPU cores, 24 GB, no GPU. During the first round of work (most sections) the machine was **shared by up to
+ten developers** (load average 9-14 on 2 cores), so absolute times there are inflated and noisy; the ratios in
+each table were measured within one run of one script, side by side, which is what the comparisons rely on.
+Sections state their own date and load. Raw results are
 JSON files under `benchmarks/results/`. Regenerate this page with `python benchmarks/collect.py` after
 re-running a benchmark.
 

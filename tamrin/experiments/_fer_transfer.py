@@ -1,13 +1,14 @@
 """fer, part (b): transfer learning with VGG16.
 
 1. A pretrained backbone: the published ImageNet file (`pretrained=` a path or URL of vgg16-397923af.pth,
-   SHA-256 checked) or, when none is given (no internet on the course machines), the same VGG16 backbone
-   trained briefly on CIFAR-10 here.
-2. Freeze it and compute every image's pooled 512-value feature vector ONCE (cached in the run folder):
-   the new head then trains on (N, 512) tensors in seconds instead of pushing images through 13 convs
-   every epoch.
-3. Fine-tune: unfreeze the last conv block(s) and train them with the head on augmented images, with a
-   small learning rate so the pretrained filters are adapted, not destroyed.
+   SHA-256 checked), a backbone file saved by an earlier run, or, when none is given (no internet on the
+   course machines), the same VGG16 backbone trained here on CIFAR-10 -- with batch norm after each conv,
+   folded into the conv weights afterwards, so what is transferred is the plain VGG16 (torchvision's keys).
+2. Freeze it and compute every image's pooled feature vector ONCE (cached in the run folder): the new
+   head then trains on (N, C) tensors in seconds instead of pushing images through 13 convs every epoch.
+3. Fine-tune: unfreeze the backbone from features.<finetune_from> on (default: all of it; CIFAR-10 objects
+   and faces are far apart) and train it with the head on augmented images, at a learning rate small
+   enough that the pretrained filters are adapted, not destroyed.
 """
 from __future__ import annotations
 
