@@ -172,10 +172,12 @@ def test_benchmark_table_states_budget_parallelism_and_target():
          "load_average_at_end": (2.0, 2.0, 2.0), "train_images": 100, "classes": list("abc"), "image_size": 48,
          "transfer_size": 48, "transfer_width": 0.25, "budget_min_per_model": 30, "planned_epochs": 60,
          "pretrain_epochs": 6, "finetune_epochs": 35, "dropout": [0, 0], "augment": "face",
-         "recipe": {k: "sgd" for k in ("compact", "gap", "pretrain", "finetune")}, "wall_s": 3600,
+         "recipe": {k: "sgd" for k in ("compact", "gap", "pretrain", "finetune")}, "training_wall_s": 3500,
+         "evaluation_wall_s": 90,
          "epochs_run": {"hg_vgg": 48}, "stage_wall_s": {"hg_vgg": 1850.0},
          "models": [row("hg_vgg", 0.5748), row("vgg16", 0.51)], "improvement": None}
     text = bench.table(r)
     assert "**met**" in text and "2 trainings at a time" in text and "hg_vgg 30.8 min" in text and "width ×0.25" in text
+    assert "Training phase: 58.3 min" in text and "report: 1.5 min" in text
     r["models"] = [row("hg_vgg", 0.54)]
     assert "**NOT met**" in bench.table(r) and "no transfer model" in bench.table(r)

@@ -148,8 +148,10 @@ def train_transfer(cfg, run, d, weights, augment, pre: dict) -> dict:
     for p in model.features.parameters():  # stage 1: frozen backbone
         p.requires_grad_(False)
     cache = run.path / "cache"
+    files = {s: cache / f"vgg16_features_{s}.pt" for s in ("train", "validation")}
+    feats_reused = all(f.is_file() for f in files.values())  # a resumed run reads them back
     t0 = time.perf_counter()
-    feats = {s: cached_features(model, xs[s], cache / f"vgg16_features_{s}.pt") for s in ("train", "validation")}
+    feats = {s: cached_features(model, xs[s], f) for s, f in files.items()}
     feat_s = time.perf_counter() - t0
     cw = weights if cfg.class_weights else None
     head = fit(model.classifier, (feats["train"], d.y["train"]), (feats["validation"], d.y["validation"]), t.head, run,
@@ -169,7 +171,7 @@ def train_transfer(cfg, run, d, weights, augment, pre: dict) -> dict:
                                   "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
     for p in model.parameters():
         p.requires_grad_(True)
-    return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "head": head, "finetune": ft,
+    return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "features_reused": feats_reused, "head": head, "finetune": ft,
             "head_val_acc": head.best_val_acc, "trainable": trainable, "feature_dim": int(feats["train"].shape[1]),
             "head_params": sum(p.numel() for p in model.classifier.parameters())}
 

@@ -67,7 +67,7 @@ class TransferConfig:
     # unfreeze features.<this index> and later for fine-tuning: 0 = every layer (CIFAR-10 objects -> faces is a
     # large domain gap: measured, a head on the frozen features reaches ~30%, fine-tuning everything ~47% in 12 epochs)
     finetune_from: int = 0
-    finetune: TrainConfig = field(default_factory=lambda: _sgd(35, 0.01))
+    finetune: TrainConfig = field(default_factory=lambda: _sgd(30, 0.01))
 
 
 @dataclass
@@ -221,7 +221,7 @@ def run(cfg: Config, run) -> list[Section]:
             sec.text(f"Backbone: {tr['pretrain']['source']}. A new head for the {k} classes (global average pooling → "
                      f"{tr['feature_dim']} features → {cfg.transfer.head_hidden or 'no'} hidden units → {k}; "
                      f"{tr['head_params']:,} parameters) was trained on features computed once with the frozen backbone and "
-                     f"cached ({tr['feature_seconds']:.1f} s for all training and validation images), in {tr['head'].seconds:.1f} s "
+                     f"cached ({'read back from the run folder, computed before the run was resumed' if tr['features_reused'] else format(tr['feature_seconds'], '.1f') + ' s for all training and validation images'}), in {tr['head'].seconds:.1f} s "
                      f"for {len(tr['head'].history)} epochs, reaching {tr['head_val_acc']:.1%} validation accuracy. "
                      + (("Fine-tuning then unfroze the whole backbone" if not frozen else
                          f"Fine-tuning then unfroze features.{cfg.transfer.finetune_from} onwards")
