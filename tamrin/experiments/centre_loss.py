@@ -90,12 +90,8 @@ def _scatter(results, dim, y, run):
     return run.save_figure(fig, f"centre_scatter_{dim}d")
 
 
+@one_thread()  # tiny models: threads cost more than they give (benchmarks/labs.md)
 def run(cfg: Config, run) -> list[Section]:
-    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
-        return _run(cfg, run)
-
-
-def _run(cfg: Config, run) -> list[Section]:
     x, y, ds = small_mnist(cfg.data_dir, run, cfg.size, cfg.limit, cfg.seed)
     xt, yt, dst = small_mnist(cfg.data_dir, run, cfg.size, cfg.test_limit, cfg.seed, split="test")
     train, val = train_val(x, y, cfg.val_fraction, cfg.seed)

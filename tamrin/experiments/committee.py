@@ -71,11 +71,6 @@ def _prepare(images, size, mean=None, std=None):
     return (x - mean) / std, mean, std
 
 
-def run(cfg: Config, run) -> list[Section]:
-    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
-        return _run(cfg, run)
-
-
 def _train_member(cfg, run, tag, imgs_tr, y, tr, va, imgs_te, seed):
     x_all, mean, std = _prepare(imgs_tr, cfg.size)
     x_te, _, _ = _prepare(imgs_te, cfg.size, mean, std)
@@ -92,7 +87,8 @@ def _committee_stats(probs: list[np.ndarray], y: np.ndarray) -> dict:
             "mean_corr": mean_offdiag(corr), "all_wrong": float(errors.all(0).mean()), "any_wrong": float(errors.any(0).mean())}
 
 
-def _run(cfg: Config, run) -> list[Section]:
+@one_thread()  # tiny models: threads cost more than they give (benchmarks/labs.md)
+def run(cfg: Config, run) -> list[Section]:
     train_ds = load_mnist(cfg.data_dir, "train", run=run)
     test_ds = load_mnist(cfg.data_dir, "test", run=run)
     if cfg.train_limit and cfg.train_limit < len(train_ds.labels):

@@ -90,12 +90,8 @@ class Config:
             raise UserError(f"batch_sizes must be at least two positive integers, got {self.batch_sizes}")
 
 
+@one_thread()  # tiny models: threads cost more than they give (benchmarks/labs.md)
 def run(cfg: Config, run) -> list[Section]:
-    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
-        return _run(cfg, run)
-
-
-def _run(cfg: Config, run) -> list[Section]:
     x, y, ds = small_mnist(cfg.data_dir, run, cfg.size, cfg.limit, cfg.seed)
     xf = with_bias(x.flatten(1).double().numpy())
     yn = y.numpy()

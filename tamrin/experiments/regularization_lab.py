@@ -80,12 +80,8 @@ class Config:
             raise UserError(f"val_fraction must be in (0, 0.9), got {self.val_fraction}")
 
 
+@one_thread()  # tiny models: threads cost more than they give (benchmarks/labs.md)
 def run(cfg: Config, run) -> list[Section]:
-    with one_thread():  # tiny models: threads cost more than they give (benchmarks/labs.md)
-        return _run(cfg, run)
-
-
-def _run(cfg: Config, run) -> list[Section]:
     x, y, ds = small_mnist(cfg.data_dir, run, cfg.size, cfg.limit, cfg.seed)
     train, val = train_val(x, y, cfg.val_fraction, cfg.seed)
     intro = Section("Overview")
