@@ -27,7 +27,20 @@ def test_optim_lab_smoke(tmp_path):
                    scaling_lrs=[0.1, 1.0], scaling_n=200, scaling_max_steps=300, quad_steps=100, adam_runs=50, adam_steps=20,
                    softmax_steps=30, solve_probe=100, eigenvalues=[1.0, 4.0], lr_multiples=[0.5, 1.1])
     cfg.validate()
-    secs = m.run(cfg, Run(tmp_path, "optim-lab", quiet=True))
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    seen = []
+    orig = m.small_mnist
+    m.small_mnist = lambda *a, **k: (seen.append(torch.get_num_threads()), orig(*a, **k))[1]  # threads inside run()
+    try:
+        secs = m.run(cfg, Run(tmp_path, "optim-lab", quiet=True))
+    finally:
+        m.small_mnist = orig
+        after = torch.get_num_threads()
+        torch.set_num_threads(before)
+    assert seen == [1] and after == 2  # one thread inside the lab, restored afterwards
     assert len(secs) == 8
     for name in ("optim_lr", "optim_saddles", "optim_batch_modes", "optim_quadratic", "optim_adam_bias"):
         assert (tmp_path / "figures" / f"{name}.png").exists()
