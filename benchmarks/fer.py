@@ -61,7 +61,7 @@ def parse(argv=None):
 def make_config(a):
     import dataclasses
 
-    from tamrin.experiments.fer import Config, TransferConfig
+    from tamrin.experiments.fer import Config
     from tamrin.face_augment import FaceAugment
 
     cfg = Config()  # the experiment's defaults: the recipe is the experiment's, only budgets and sizes are set here
@@ -72,18 +72,16 @@ def make_config(a):
     aug = {"face": FaceAugment(), "flip": FaceAugment(rotate=0, shift=0, zoom=0, brightness=0, contrast=0),
            "none": FaceAugment(flip=0, rotate=0, shift=0, zoom=0, brightness=0, contrast=0)}[a.augment]
     t = cfg.transfer
-    pre_b = budget * PRETRAIN_SHARE
     cfg = dataclasses.replace(
         cfg, image_size=a.image_size, dropout_conv=dconv, dropout_fc=dfc, augment=aug, explain_per_class=40,
         compact=tb(cfg.compact, a.epochs), gap=tb(cfg.gap, a.epochs),
-        transfer=TransferConfig(enabled=not a.no_transfer, size=a.transfer_size, width=a.transfer_width,
-                                cifar_images=a.cifar_images, pretrain=tb(t.pretrain, a.pretrain_epochs, PRETRAIN_SHARE),
-                                head=dataclasses.replace(t.head, threads=a.threads, progress=False),
-                                # what the pretraining left of the budget; the head takes seconds
-                                finetune=tb(t.finetune, a.finetune_epochs, 1 - PRETRAIN_SHARE),
-                                head_hidden=t.head_hidden, finetune_from=t.finetune_from))
+        transfer=dataclasses.replace(t, enabled=not a.no_transfer, size=a.transfer_size, width=a.transfer_width,
+                                     cifar_images=a.cifar_images, pretrain=tb(t.pretrain, a.pretrain_epochs, PRETRAIN_SHARE),
+                                     head=dataclasses.replace(t.head, threads=a.threads, progress=False),
+                                     # what the pretraining left of the budget; the head takes seconds
+                                     finetune=tb(t.finetune, a.finetune_epochs, 1 - PRETRAIN_SHARE)))
     cfg.validate()
-    return cfg, pre_b
+    return cfg
 
 
 def train_parallel(a, cfg, run_dir: Path) -> dict:
@@ -144,7 +142,7 @@ def main(argv=None):
     from tamrin.runs import Run
 
     torch.set_num_threads(a.threads)
-    cfg, _ = make_config(a)
+    cfg = make_config(a)
     run_dir = Path(a.run_dir) if a.run_dir else Path(tempfile.mkdtemp(prefix="fer-bench-"))
     if a.stage:
         train_stage(cfg, Run(run_dir, "fer", quiet=False), a.stage)
@@ -172,7 +170,8 @@ def main(argv=None):
         "training_wall_s": walls.get("training_phase"), "evaluation_wall_s": evaluation, "epochs_run": epochs,
         "load_average_at_end": os.getloadavg(), "cpus": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
         "torch": torch.__version__, "train_images": res["train_images"], "classes": res["classes"],
-        "models": res["models"], "improvement": res["improvement"], "run_dir": str(run_dir),
+        "models": res["models"], "transfer_stages": res.get("transfer_stages"), "improvement": res["improvement"],
+        "run_dir": str(run_dir),
     }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2))
@@ -211,6 +210,11 @@ def table(r: dict) -> str:
     if r.get("stage_wall_s"):
         lines.append("Wall time of each training process (data loading included): "
                      + ", ".join(f"{k} {v / 60:.1f} min" for k, v in r["stage_wall_s"].items()) + ".")
+    ts = r.get("transfer_stages")
+    if ts:
+        lines.append(f"VGG16 stages: CIFAR-10 pretraining {ts['pretrain_val_acc']:.1%} on held-out CIFAR-10 images; a head on the "
+                     f"frozen, cached features {ts['head_val_acc']:.1%} FER validation accuracy; after fine-tuning "
+                     + (f"{ts['finetune_val_acc']:.1%}." if ts["finetune_val_acc"] is not None else "(not run)."))
     lines.append("")
     target = "met" if best["acc"] >= 0.55 else "NOT met"
     lines.append(f"Best: {best['name']} with {best['acc']:.2%} validation accuracy (macro-F1 {best['macro_f1']:.4f}): "

@@ -11,7 +11,6 @@ Writes benchmarks/results/scratch_fc.json and benchmarks/scratch_fc.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics

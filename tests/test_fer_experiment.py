@@ -164,7 +164,7 @@ def test_benchmark_table_states_budget_parallelism_and_target():
     spec = importlib.util.spec_from_file_location("fer_bench", Path(__file__).parents[1] / "benchmarks" / "fer.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    cfg, _ = bench.make_config(bench.parse(["--budget-min", "2", "--epochs", "3", "--no-transfer"]))
+    cfg = bench.make_config(bench.parse(["--budget-min", "2", "--epochs", "3", "--no-transfer"]))
     assert cfg.compact.time_budget_s == 120 and cfg.compact.epochs == 3 and not cfg.transfer.enabled
     row = lambda tag, acc: {"tag": tag, "name": tag, "params": 10, "mb": 0.1, "latency_ms": 1.0, "seconds": 5.0,  # noqa: E731
                             "acc": acc, "macro_f1": 0.5, "kappa": 0.4, "auc": 0.8}

@@ -71,9 +71,7 @@ def pretrained_backbone(cfg, run) -> dict:
         return _load_pretrained(t.pretrained)
     saved = run.path / "cache" / BACKBONE_FILE
     if saved.is_file():  # a resumed run: the pretraining finished before the interruption
-        out = _load_pretrained(str(saved))
-        return dict(out, seconds=torch.load(saved, weights_only=True).get("seconds", 0.0),
-                    source=out["source"].replace(" (loaded from", " (this run's, loaded from", 1))
+        return _load_pretrained(str(saved), this_run=True)
     ds = load_cifar10("", "train", run=run)
     if t.cifar_images and t.cifar_images < len(ds):
         ds = ds.subset(_per_class(ds.labels, t.cifar_images // len(ds.classes), cfg.seed))
@@ -112,14 +110,17 @@ def _save_backbone(path: Path, state: dict, source: str, val_acc: float, seconds
     atomic_write_bytes(path, buf.getvalue())
 
 
-def _load_pretrained(spec: str) -> dict:
+def _load_pretrained(spec: str, this_run: bool = False) -> dict:
     """"imagenet", a URL or a path: torchvision's vgg16 file (ImageNet standardisation) or a backbone file
-    saved by an earlier run of this experiment (which carries its own standardisation and description)."""
+    saved by a run of this experiment (which carries its own standardisation and description). this_run: the
+    file is this run's own (resumed), so its pretraining time counts as this run's training time."""
     src = VGG16_IMAGENET_URL if spec == "imagenet" else spec
     sd = torch.load(fetch_weights(src), map_location="cpu", weights_only=True)
     if isinstance(sd, dict) and "state_dict" in sd and "mean" in sd:
+        loaded = "this run's, loaded" if this_run else "loaded"
         return {"state": sd["state_dict"], "mean": tuple(sd["mean"]), "std": tuple(sd["std"]),
-                "source": f"{sd['source']} (loaded from {src})", "history": [], "val_acc": sd.get("val_acc"), "seconds": 0.0}
+                "source": f"{sd['source']} ({loaded} from {src})",
+                "history": [], "val_acc": sd.get("val_acc"), "seconds": sd.get("seconds", 0.0) if this_run else 0.0}
     return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
             "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
 
@@ -138,11 +139,10 @@ def transfer_model(cfg, k: int, pre: dict) -> nn.Module:
     return model
 
 
-def train_transfer(cfg, run, d, weights, augment, pre: dict) -> dict:
-    """Pretrained backbone `pre` (pretrained_backbone) -> cached features -> new head -> fine-tune.
-    Returns the model and timings."""
+def train_transfer(cfg, run, d, weights, augment, model: nn.Module, pre: dict) -> dict:
+    """`model` (transfer_model: the pretrained backbone `pre` + a new head) -> cached features -> head ->
+    fine-tune. Returns the model and timings; "seconds" = pretraining + features + head + fine-tuning."""
     t = cfg.transfer
-    model = transfer_model(cfg, len(d.classes), pre)
     prep = lambda v: vgg_inputs(v, t.size, pre["mean"], pre["std"])  # noqa: E731
     xs = {s: prep(v) for s, v in d.x.items()}
     for p in model.features.parameters():  # stage 1: frozen backbone
@@ -171,7 +171,9 @@ def train_transfer(cfg, run, d, weights, augment, pre: dict) -> dict:
                                   "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
     for p in model.parameters():
         p.requires_grad_(True)
-    return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "features_reused": feats_reused, "head": head, "finetune": ft,
+    seconds = pre["seconds"] + feat_s + head.seconds + (ft.seconds if ft else 0.0)
+    return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "features_reused": feats_reused,
+            "head": head, "finetune": ft, "seconds": seconds,
             "head_val_acc": head.best_val_acc, "trainable": trainable, "feature_dim": int(feats["train"].shape[1]),
             "head_params": sum(p.numel() for p in model.classifier.parameters())}
 

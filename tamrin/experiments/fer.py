@@ -64,8 +64,8 @@ class TransferConfig:
     pretrain: TrainConfig = field(default_factory=lambda: _sgd(6, 0.05, 128, schedule="onecycle", label_smoothing=0.0))
     head_hidden: int = 256
     head: TrainConfig = field(default_factory=lambda: _adam(40, 1e-3, 128))
-    # unfreeze features.<this index> and later for fine-tuning: 0 = every layer (CIFAR-10 objects -> faces is a
-    # large domain gap: measured, a head on the frozen features reaches ~30%, fine-tuning everything ~47% in 12 epochs)
+    # unfreeze features.<this index> and later for fine-tuning: 0 = every layer (CIFAR-10 objects -> faces is a large
+    # domain gap: a head on the frozen features reached 30.0%, fine-tuning everything 51.9%; benchmarks/fer.md)
     finetune_from: int = 0
     finetune: TrainConfig = field(default_factory=lambda: _sgd(30, 0.01))
 
@@ -84,13 +84,13 @@ class Config:
     # the paper's code: Gaussian dropout 0.2 after each pool, dropout 0.5 after the dense layers. Off by default:
     # measured on the FER2013 subset, with it 98% of the flatten head's first dense-layer ReLUs are dead after 4
     # epochs of Adam and training accuracy stays at chance (benchmarks/fer_dead_units.md); also, at a 30-minute
-    # budget the GAP variant with it scored 5 points lower (50.0% vs 55.1% after 20 epochs, in our trials).
+    # budget the GAP variant with it scored 5 points lower (50.0% vs 55.1% after 20 epochs, benchmarks/fer_recipes.md).
     # --set dropout_conv=0.2 --set dropout_fc=0.5 restores the paper's values.
     dropout_conv: float = 0.0
     dropout_fc: float = 0.0
     # with SGD at lr 0.05 the flatten head's dense layer loses up to 95% of its units (benchmarks/fer_dead_units.md)
-    # and a full run collapsed to one class in our trials, so the paper's model uses Adam; the GAP variant trains
-    # best with SGD + Nesterov momentum (55.1% vs 54.2% with Adam after 20 epochs, in our trials)
+    # and a full run collapsed to one class, so the paper's model uses Adam; the GAP variant trains best with SGD +
+    # Nesterov momentum (55.1% vs 54.2% with Adam after 20 epochs; both in benchmarks/fer_recipes.md)
     compact: TrainConfig = field(default_factory=lambda: _adam(60, label_smoothing=0.1))
     gap: TrainConfig = field(default_factory=lambda: _sgd(60, 0.05))
     transfer: TransferConfig = field(default_factory=TransferConfig)
@@ -172,8 +172,7 @@ def train_stage(cfg: Config, run, stage: str) -> float:
     if stage in COMPACT:
         return train_compact(cfg, run, d, stage)[1].seconds
     pre = pretrained_backbone(cfg, run)
-    tr = train_transfer(cfg, run, d, _weights(cfg, d)[1], cfg.augment, pre)
-    return pre["seconds"] + tr["head"].seconds + (tr["finetune"].seconds if tr["finetune"] else 0)
+    return train_transfer(cfg, run, d, _weights(cfg, d)[1], cfg.augment, transfer_model(cfg, len(d.classes), pre), pre)["seconds"]
 
 
 def run(cfg: Config, run) -> list[Section]:
@@ -184,28 +183,25 @@ def run(cfg: Config, run) -> list[Section]:
         raise UserError(f"{d.root}/train has {k} class folder(s); a classifier needs at least 2")
     wts, cw = _weights(cfg, d)
     models, results, sections = {}, {}, []
-    pre = None
+    tr = None
     if cfg.transfer.enabled:  # first, so that a backbone that does not fit fails before any training
         pre = pretrained_backbone(cfg, run)
-        transfer_model(cfg, k, pre)
+        tmodel = transfer_model(cfg, k, pre)
 
     for tag, name in COMPACT.items():
         model, res = train_compact(cfg, run, d, tag)
         probs = {s: softmax_probs(model, x) for s, x in d.x.items()}
         models[tag] = (model, res, probs, name)
 
-    tr = train_transfer(cfg, run, d, cw, cfg.augment, pre) if cfg.transfer.enabled else None
-    if tr is not None:
+    if cfg.transfer.enabled:
+        tr = train_transfer(cfg, run, d, cw, cfg.augment, tmodel, pre)
         probs = {s: transfer_probs(tr, x) for s, x in d.x.items()}
         hist = tr["head"].history + (tr["finetune"].history if tr["finetune"] else [])
         hist = [dict(r, epoch=i + 1) for i, r in enumerate(hist)]
         name = "VGG16 transfer" + (f" (width-reduced ×{cfg.transfer.width:g})" if cfg.transfer.width != 1 else "")
-        secs = tr["head"].seconds + (tr["finetune"].seconds if tr["finetune"] else 0)
-
-        # the head + fine-tuning histories as one result for the report
-        # training time includes the CIFAR-10 pretraining (0 when a saved or ImageNet backbone was loaded)
-        models["vgg16"] = (tr["model"], SimpleNamespace(history=hist, seconds=secs + tr["feature_seconds"] + pre["seconds"]),
-                           probs, name)
+        # the head + fine-tuning histories as one result for the report; its training time includes the CIFAR-10
+        # pretraining (0 when a saved or ImageNet backbone was loaded)
+        models["vgg16"] = (tr["model"], SimpleNamespace(history=hist, seconds=tr["seconds"]), probs, name)
 
     epochs_seen = sum(len(r.history) for t, (_, r, _, _) in models.items() if t != "vgg16")
     if tr and tr["finetune"]:
@@ -232,9 +228,9 @@ def run(cfg: Config, run) -> list[Section]:
                      + " The curves show head epochs first, then fine-tuning epochs.")
         else:
             tc = cfg.compact if tag == "hg_vgg" else cfg.gap
+            by_budget = tc.time_budget_s and res.seconds >= tc.time_budget_s and len(res.history) < tc.epochs
             sec.text(f"Trained from scratch on {h}x{w}x{c} inputs for {len(res.history)} epochs ({res.seconds:.1f} s"
-                     + (f", stopped by the {tc.time_budget_s / 60:g}-minute budget" if getattr(res, "stopped_early", False)
-                        and tc.time_budget_s else "") + f"): {recipe(tc)}, dropout {cfg.dropout_conv:g} after pools and "
+                     + (f", stopped by the {tc.time_budget_s / 60:g}-minute budget" if by_budget else "") + f"): {recipe(tc)}, dropout {cfg.dropout_conv:g} after pools and "
                      f"{cfg.dropout_fc:g} before the dense layers; the weights of the best validation epoch ({res.best_epoch}) are kept.")
         sec_list = [sec, architecture_section(model, example, level=2, name=tag)]
         if tag == "hg_vgg":
@@ -261,7 +257,12 @@ def run(cfg: Config, run) -> list[Section]:
     if cfg.improvement == "flip-tta":
         sec, improvement = _improve(run, d, models[best["tag"]], best, results[best["tag"]], tr)
         sections.append(sec)
-    run.write_json("results.json", {"models": rows, "classes": d.classes, "train_images": n, "improvement": improvement})
+    stages = None
+    if tr is not None:  # what each transfer stage reached on validation (the pretraining: on held-out CIFAR-10)
+        stages = {"pretrain_val_acc": tr["pretrain"].get("val_acc"), "head_val_acc": tr["head_val_acc"],
+                  "finetune_val_acc": tr["finetune"].best_val_acc if tr["finetune"] else None}
+    run.write_json("results.json", {"models": rows, "classes": d.classes, "train_images": n, "improvement": improvement,
+                                    "transfer_stages": stages})
     return sections
 
 

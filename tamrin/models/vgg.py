@@ -76,7 +76,7 @@ class VGG16(ClassifierBase):
         if head not in ("torchvision", "gap"):
             raise UserError(f"VGG16 head must be 'torchvision' or 'gap', got {head!r}")
         self.num_classes, self.width_mult, self.input_size, self.head = num_classes, width_mult, input_size, head
-        self.batch_norm = batch_norm
+        self.batch_norm, self.head_hidden, self.drop_rate = batch_norm, head_hidden, drop_rate  # fold_batchnorm rebuilds from them
         self.default_input_size = input_size  # built for this size (ImageNet: 224); any size >= 1 px runs
         layers: list[nn.Module] = []
         cin = in_chans
@@ -122,7 +122,7 @@ def fold_batchnorm(model: VGG16) -> VGG16:
     if not model.batch_norm:
         raise UserError("fold_batchnorm needs a VGG16 built with batch_norm=True")
     plain = VGG16(model.num_classes, model.width_mult, model.input_size, model.features[0].in_channels,
-                  head=model.head, head_hidden=_head_hidden(model), drop_rate=_drop_rate(model), batch_norm=False)
+                  head=model.head, head_hidden=model.head_hidden, drop_rate=model.drop_rate, batch_norm=False)
     convs = [m for m in plain.features if isinstance(m, nn.Conv2d)]
     src = list(model.features)
     pairs = [(src[i], src[i + 1]) for i in range(len(src) - 1) if isinstance(src[i], nn.Conv2d)]
@@ -133,16 +133,6 @@ def fold_batchnorm(model: VGG16) -> VGG16:
         dst.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
     plain.classifier.load_state_dict(model.classifier.state_dict())
     return plain.eval()
-
-
-def _head_hidden(model: VGG16) -> int:
-    lins = [m for m in model.classifier if isinstance(m, nn.Linear)]
-    return lins[0].out_features if model.head == "gap" and len(lins) > 1 else 0
-
-
-def _drop_rate(model: VGG16) -> float:
-    drops = [m for m in model.classifier if isinstance(m, nn.Dropout)]
-    return drops[0].p if drops else 0.0
 
 
 def gap_head(cin: int, num_classes: int, hidden: int, drop_rate: float) -> nn.Sequential:
