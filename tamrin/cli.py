@@ -1,4 +1,4 @@
-"""`tamrin list | run | report | calc | explain`.
+"""`tamrin list | run | report | answers | calc | explain`.
 
 User mistakes end with one line on stderr and exit code 2; anything else is a bug and keeps its traceback.
 """
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="re-render a run's report from its folder, without training")
     rep.add_argument("run_dir")
+
+    from tamrin.answers.cli import add_parser as add_answers
+
+    add_answers(sub)
 
     for name, help_ in (("calc", "layer calculator: shapes, parameters, multiply-adds, receptive fields"),
                         ("explain", "CAM / Grad-CAM maps for a trained run")):
@@ -157,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "answers":
+            from tamrin.answers.cli import cmd_answers
+
+            return cmd_answers(args)
         if args.command in ("calc", "explain"):
             return cmd_delegate(f"tamrin.{args.command}.cli", args.args)
     except UserError as e:
