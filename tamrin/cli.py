@@ -38,19 +38,39 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-pdf", action="store_true", help="write only the HTML report")
     r.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (every key --set accepts, with its value) as YAML and stop")
+    add_student_options(r)
 
     rep = sub.add_parser("report", help="re-render a run's report from its folder, without training")
     rep.add_argument("run_dir")
+    add_student_options(rep)
 
     from tamrin.answers.cli import add_parser as add_answers
 
-    add_answers(sub)
+    add_student_options(add_answers(sub))
 
     for name, help_ in (("calc", "layer calculator: shapes, parameters, multiply-adds, receptive fields"),
                         ("explain", "CAM / Grad-CAM maps for a trained run")):
         s = sub.add_parser(name, help=help_, add_help=False)
         s.add_argument("args", nargs=argparse.REMAINDER)
     return p
+
+
+def add_student_options(p) -> None:
+    p.add_argument("--student", metavar="'NAME SURNAME'", help="shown in the left of every page's header (default: "
+                   "$TAMRIN_STUDENT, else `student:` in ~/.config/tamrin/config.yaml or $TAMRIN_CONFIG)")
+    p.add_argument("--student-id", metavar="NUMBER", help="the student number, shown beside the name")
+
+
+def _recorded_student(run_dir: Path):
+    """The student a run folder recorded (run.json of a run or of a `run all` folder)."""
+    import json
+
+    from tamrin.student import Student
+
+    try:
+        return Student.from_dict(json.loads((run_dir / "run.json").read_text()).get("student"))
+    except (OSError, ValueError):
+        return Student()
 
 
 def cmd_list() -> int:
@@ -87,8 +107,11 @@ def cmd_run(args) -> int:
     from tamrin import registry
     from tamrin.experiment_runner import run_all, run_experiment, resume_run
 
+    from tamrin.student import resolve
+
     if args.resume:
-        path = resume_run(Path(args.resume), pdf=not args.no_pdf)
+        student = resolve(args.student, args.student_id, _recorded_student(Path(args.resume)))
+        path = resume_run(Path(args.resume), pdf=not args.no_pdf, student=student)
         print(f"report: {path / 'report.html'}")
         return 0
     if args.print_config and args.experiment == "all":
@@ -96,7 +119,8 @@ def cmd_run(args) -> int:
     if args.experiment == "all":
         exps = [e for e in registry.discover().values() if e.in_all]
         configs = {e.name: _config_for_all(e, args) for e in exps}
-        parent, failures = run_all(exps, configs, Path(args.out), pdf=not args.no_pdf)
+        parent, failures = run_all(exps, configs, Path(args.out), pdf=not args.no_pdf, quick=args.quick,
+                                   student=resolve(args.student, args.student_id))
         print(f"\nreports: {parent / 'report.html'} (combined), one folder per experiment inside {parent}")
         if failures:
             print(f"failed: {', '.join(failures)} (see the report)", file=sys.stderr)
@@ -109,7 +133,8 @@ def cmd_run(args) -> int:
 
         print(dump_yaml(cfg), end="")
         return 0
-    path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf)
+    path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf, preset="quick" if args.quick else None,
+                          student=resolve(args.student, args.student_id))
     print(f"report: {path / 'report.html'}" + ("" if args.no_pdf else f" and {path / 'report.pdf'}"))
     return 0
 
@@ -128,12 +153,36 @@ def _config_for_all(exp, args):
 
 
 def cmd_report(args) -> int:
-    from tamrin.report.render import render_run_dir
+    import json
+
+    from tamrin.experiment_runner import BUNDLE
+    from tamrin.report.render import render_combined, render_run_dir
+    from tamrin.student import resolve
 
     path = Path(args.run_dir)
-    if not (path / "sections.json").exists():
-        raise UserError(f"{path} is not a finished run folder (no sections.json); run `tamrin run ... --resume {path}` to finish it")
-    render_run_dir(path)
+    if not path.is_dir():
+        raise UserError(f"{path} is not a finished run folder (no such folder)")
+    student = resolve(args.student, args.student_id, _recorded_student(path))
+    info = {}
+    if (path / "run.json").exists():
+        try:
+            info = json.loads((path / "run.json").read_text())
+        except ValueError:
+            info = {}
+    if info.get("experiment") == BUNDLE:
+        children = [path / n for n in info.get("experiments", [])]
+        unfinished = [c.name for c in children if not (c / "sections.json").exists()]
+        if unfinished:
+            raise UserError(f"{path}: {', '.join(unfinished)} not finished; run `tamrin run all --resume {path}` to finish them")
+        render_combined(path, children, student=student)
+        atomic_student = {**info, "student": student.to_dict()}
+        from tamrin.runs import atomic_write_json
+
+        atomic_write_json(path / "run.json", atomic_student)
+    else:
+        if not (path / "sections.json").exists():
+            raise UserError(f"{path} is not a finished run folder (no sections.json); run `tamrin run NAME --resume {path}` to finish it")
+        render_run_dir(path, student=student)
     print(f"report: {path / 'report.html'}")
     return 0
 

@@ -168,6 +168,7 @@ class Run:
         self.experiment = experiment
         self.quiet = quiet
         self.notices: list[str] = []
+        self.data_sources: list[str] = []  # what data the run read (shown on the report's title page)
         self.rank = int(os.environ.get("RANK", "0"))
         self._records: list[dict] = self.read_metrics()
 
@@ -256,6 +257,10 @@ class Run:
             self.notices.append(message)
         if not self.quiet and self.is_writer:
             print(f"NOTICE: {message}", file=sys.stderr)
+
+    def record_source(self, source: str) -> None:
+        if source and source not in self.data_sources:
+            self.data_sources.append(source)
 
     def info(self, message: str) -> None:
         if not self.quiet and self.is_writer:

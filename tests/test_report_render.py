@@ -146,7 +146,7 @@ def test_html_has_every_section_and_inline_images_only(report):
     html = (path / "report.html").read_text()
     for t in titles:
         assert f">{t}</a>" in html, f"{t!r} not in the table of contents"
-        assert re.search(rf"<h[234]>{re.escape(t)}</h[234]>", html), t
+        assert re.search(rf"<h[234] dir=\"auto\">{re.escape(t)}</h[234]>", html), t
     for s in sections:
         for b in s.blocks:
             if isinstance(b, Text):

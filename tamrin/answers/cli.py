@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
     a.add_argument("--format", default="pdf,html,json", help="comma-separated: pdf, html, md, json (default pdf,html,json)")
     a.add_argument("--out", default="runs", help="folder for run folders (default: runs/)")
     a.add_argument("--seed", type=int, default=0)
+    return a
 
 
 def parse_formats(text: str) -> list[str]:
@@ -28,7 +29,7 @@ def parse_formats(text: str) -> list[str]:
     return fs
 
 
-def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print) -> tuple[Path, list[dict]]:
+def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print, student=None) -> tuple[Path, list[dict]]:
     import torch
 
     from tamrin import answers, course
@@ -58,15 +59,21 @@ def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print) -> tup
         atomic_write_text(out / "answers.md", render.markdown(records, selected))
     secs = render.sections(records, selected)
     title, sub = "tamrin: the course's answer key", f"computed answers and checked claims · {out.name}"
+    from tamrin.report.page import page_info
+    from tamrin.student import Student
+
+    page = page_info({"env": doc["env"], "assignment": "answer key: " + ", ".join(sorted({q.assignment for q in selected},
+                                                                                         key=list(course.ASSIGNMENTS).index)),
+                      "student": (student or Student()).to_dict()})
     if "html" in formats:
         from tamrin.report.html import render_html
 
-        atomic_write_text(out / "answers.html", render_html(secs, out, title, sub))
+        atomic_write_text(out / "answers.html", render_html(secs, out, title, sub, page))
     if "pdf" in formats:
         from tamrin.report.pdf import render_pdf
         from tamrin.runs import atomic_write_bytes
 
-        atomic_write_bytes(out / "answers.pdf", render_pdf(secs, out, title, sub))
+        atomic_write_bytes(out / "answers.pdf", render_pdf(secs, out, title, sub, page))
     failed = [r["id"] for r in records if not all(c["passed"] for c in r["checks"])]
     if failed:
         print(f"checks FAILED for: {', '.join(failed)}", file=sys.stderr)
@@ -75,6 +82,8 @@ def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print) -> tup
 
 def cmd_answers(args) -> int:
     formats = parse_formats(args.format)
-    out, records = run_answers(args.only, formats, Path(args.out), args.seed)
+    from tamrin.student import resolve
+
+    out, records = run_answers(args.only, formats, Path(args.out), args.seed, student=resolve(args.student, args.student_id))
     print(f"answer key: {len(records)} answers in {out} ({', '.join('answers.' + f for f in formats)})")
     return 0 if all(all(c["passed"] for c in r["checks"]) for r in records) else 1

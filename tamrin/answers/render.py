@@ -40,7 +40,7 @@ def _answer_section(rec: dict) -> Section:
     s.text(rec["answer"])
     scalars = [[k, v] for k, v in rec["values"].items() if not _is_matrix(v)]
     if scalars:
-        s.table(["value", ""], [[k, v if isinstance(v, (int, float)) else _short(v, 200)] for k, v in scalars], "Computed values.")
+        s.table(["quantity", "value"], [[k, v if isinstance(v, (int, float)) else _short(v, 200)] for k, v in scalars], "Computed values.")
     for k, v in rec["values"].items():
         if _is_matrix(v):
             s.table([""] + [str(j) for j in range(len(v[0]))], [[i] + list(r) for i, r in enumerate(v)], k)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from tamrin.report.page import PageInfo
 from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt, numeric_columns
 
 _TEMPLATE = r"""<!doctype html>
@@ -32,14 +33,21 @@ _TEMPLATE = r"""<!doctype html>
  figure{margin:1em 0;text-align:center} figure img{max-width:100%;height:auto;border:1px solid #e2e2e2} figcaption{color:#555;font-size:.88em}
  .notice{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em .9em;margin:.8em 0}
  code{background:#f2f2f2;padding:0 .25em;border-radius:3px}
+ .student{display:flex;justify-content:space-between;color:#444;font-size:.9em;border-bottom:1px solid #ccd;padding-bottom:.2em}
+ .banner{background:#fde8e8;color:#a00;font-weight:600;text-align:center;padding:.3em;margin:.4em 0;border-radius:4px}
+ table.facts td{border:none;padding:.1em .8em .1em 0} table.facts td:first-child{font-weight:600;color:#555}
 </style></head><body>
-<header class="page"><h1>{{ title }}</h1><div class="sub">{{ subtitle }}</div></header>
+{% if who or banner %}<div class="student"><span dir="auto">{{ who }}</span><span>{{ title }}</span></div>{% endif %}
+{% if banner %}<div class="banner">{{ banner }}</div>{% endif %}
+<header class="page"><h1 dir="auto">{{ title }}</h1><div class="sub">{{ subtitle }}</div>
+{% if facts %}<table class="facts">{% for k, v in facts %}<tr><td>{{ k }}</td><td dir="auto">{{ v }}</td></tr>{% endfor %}</table>{% endif %}
+</header>
 <nav class="toc"><strong>Contents</strong><ul>
-{% for s in sections %}<li class="l{{ s.level }}"><a href="#s{{ loop.index }}">{{ s.title|e }}</a></li>
+{% for s in sections %}<li class="l{{ s.level }}" dir="auto"><a href="#s{{ loop.index }}">{{ s.title|e }}</a></li>
 {% endfor %}</ul></nav>
 {% for s in sections %}
 <section id="s{{ loop.index }}" class="level{{ s.level }}">
-<h{{ s.level + 1 }}>{{ s.title|e }}</h{{ s.level + 1 }}>
+<h{{ s.level + 1 }} dir="auto">{{ s.title|e }}</h{{ s.level + 1 }}>
 {% for b in s.blocks %}{{ b }}
 {% endfor %}</section>
 {% endfor %}
@@ -57,9 +65,10 @@ def inline(text: str) -> str:
 
 def _block(b, base: Path) -> str:
     if isinstance(b, Text):
-        return "\n".join(f"<p>{inline(p)}</p>" for p in b.text.split("\n\n") if p.strip())
+        # dir="auto": a paragraph in Persian (or any right-to-left script) is laid out right-to-left by the browser
+        return "\n".join(f'<p dir="auto">{inline(p)}</p>' for p in b.text.split("\n\n") if p.strip())
     if isinstance(b, Notice):
-        return f'<div class="notice">{inline(b.text)}</div>'
+        return f'<div class="notice" dir="auto">{inline(b.text)}</div>'
     if isinstance(b, Table):
         # numbers right-aligned (digits line up), text left-aligned
         cls = ['' if not num else ' class="num"' for num in numeric_columns(b)]
@@ -81,7 +90,10 @@ def _block(b, base: Path) -> str:
     raise TypeError(type(b))
 
 
-def render_html(sections: list[Section], base: Path, title: str, subtitle: str = "") -> str:
+def render_html(sections: list[Section], base: Path, title: str, subtitle: str = "", page: PageInfo | None = None) -> str:
     env = Environment(autoescape=False)
+    page = page or PageInfo()
     view = [{"title": s.title, "level": max(1, min(3, s.level)), "blocks": [_block(b, base) for b in s.blocks]} for s in sections]
-    return env.from_string(_TEMPLATE).render(title=html.escape(title), subtitle=html.escape(subtitle), sections=view)
+    return env.from_string(_TEMPLATE).render(title=html.escape(title), subtitle=html.escape(subtitle), sections=view,
+                                             who=html.escape(page.student.label()), banner=html.escape(page.banner),
+                                             facts=[(html.escape(str(k)), html.escape(str(v))) for k, v in page.facts])

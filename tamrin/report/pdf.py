@@ -14,6 +14,7 @@ from fpdf.errors import FPDFException
 from fpdf.fonts import FontFace, TextStyle
 from fpdf.outline import TableOfContents
 
+from tamrin.report.page import PageInfo, has_rtl
 from tamrin.report.sections import Figure, Notice, Section, Table, Text, fmt, numeric_columns
 
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -22,10 +23,16 @@ _ZEBRA = (247, 249, 252)
 _HEADING_SIZES = (15, 12.5, 11)  # pt, per outline level
 
 
+_HEADER_Y = 7  # mm from the top edge: the running header sits above the top margin, so it never overlaps content
+
+
 class _PDF(FPDF):
-    def __init__(self, title: str):
+    def __init__(self, title: str, page: PageInfo | None = None):
         super().__init__(format="A4")
         self.report_title = title
+        self.page_info = page or PageInfo()
+        # content starts below the header (and the banner, when there is one) on every page, the ToC's included
+        self.set_top_margin(24 if self.page_info.banner else 19)
         self.add_font("dejavu", "", str(_FONT_DIR / "DejaVuSans.ttf"))
         self.add_font("dejavu", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
         self.add_font("dejavu", "I", str(_FONT_DIR / "DejaVuSans-Oblique.ttf"))
@@ -36,23 +43,35 @@ class _PDF(FPDF):
         self.current_section = ""
 
     def header(self):
-        if self.page_no() == 1:  # the title page has the title in big letters already
-            return
+        """Every page, the first included: the student (left, as the course asks), the report's title, the page
+        number; under it the quick-preset banner of a smoke run."""
+        info = self.page_info
+        self.set_y(_HEADER_Y)
+        who = info.student.label()
+        self.set_text_color(60)
+        self.set_font("dejavu", "B", 8)
+        who_w = self.get_string_width(who) + 6 if who else 0
+        if who:
+            self.cell(who_w, 5, who, align="L")
         self.set_font("dejavu", "", 8)
         self.set_text_color(110)
         right = f"page {self.page_no()}"
-        room = self.epw - self.get_string_width(right) - 4
-        left = self.report_title
+        room = self.epw - who_w - self.get_string_width(right) - 4
+        left = self.report_title if self.page_no() > 1 else ""  # page 1 shows the title in big letters
         while left and self.get_string_width(left) > room:  # shorten long titles to one line
             left = left[:-2]
-        if left != self.report_title:
+        if left and left != self.report_title:
             left = left.rstrip() + "…"
-        self.cell(room, 6, left, align="L")
-        self.cell(0, 6, right, align="R", new_x="LMARGIN", new_y="NEXT")
+        self.cell(room, 5, left, align="L")
+        self.cell(0, 5, right, align="R", new_x="LMARGIN", new_y="NEXT")
+        if info.banner:
+            self.set_font("dejavu", "B", 8)
+            self.set_text_color(170, 0, 0)
+            self.cell(0, 4.5, info.banner, align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_draw_color(180)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.ln(3)
+        self.line(self.l_margin, self.get_y() + 0.5, self.w - self.r_margin, self.get_y() + 0.5)
         self.set_text_color(0)
+        self.set_y(self.t_margin)
 
     @property
     def room(self) -> float:
@@ -215,8 +234,36 @@ def _notice(pdf: _PDF, text: str):
     pdf.ln(2)
 
 
-def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_pages: int, toc: _Toc) -> bytes:
-    pdf = _PDF(title)
+def _uses_rtl(sections: list[Section], title: str, page: PageInfo | None) -> bool:
+    texts = [title, page.student.label() if page else ""] + [r[1] for r in (page.facts if page else [])]
+    for s in sections:
+        texts.append(s.title)
+        for b in s.blocks:
+            texts += [getattr(b, "text", ""), getattr(b, "caption", "")]
+            if isinstance(b, Table):
+                texts += [str(c) for c in b.columns] + [str(v) for r in b.rows for v in r]
+    return any(has_rtl(t) for t in texts)
+
+
+def _title_facts(pdf: _PDF, rows: list[list[str]]):
+    """The title page's facts (course, assignment, student, date, version, preset, data) as a two-column table."""
+    pdf.set_font("dejavu", "", 9)
+    widths = [32, pdf.epw - 32]
+    with pdf.table(width=pdf.epw, col_widths=widths, align="LEFT", text_align=("LEFT", "LEFT"), line_height=4.6,
+                   first_row_as_headings=False, borders_layout="NONE", padding=(0.5, 1.2)) as t:
+        for k, v in rows:
+            row = t.row()
+            row.cell(k, style=FontFace(emphasis="BOLD", color=(80, 80, 80)))
+            row.cell(str(v))
+    pdf.ln(4)
+
+
+def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_pages: int, toc: _Toc,
+            page: PageInfo | None = None) -> bytes:
+    pdf = _PDF(title, page)
+    if _uses_rtl(sections, title, page):
+        # harfbuzz shaping joins Persian/Arabic letters and lays them out right-to-left (unicode bidi)
+        pdf.set_text_shaping(True)
     pdf.add_page()
     pdf.set_font("dejavu", "B", 20)
     pdf.multi_cell(0, 10, title, align="L", new_x="LMARGIN", new_y="NEXT")
@@ -230,6 +277,8 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
     pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
     pdf.set_line_width(0.2)
     pdf.ln(6)
+    if page is not None and page.facts:
+        _title_facts(pdf, page.facts)
     pdf.insert_toc_placeholder(toc.render_toc, pages=toc_pages)
     prev = -1
     for s in sections:
@@ -260,19 +309,19 @@ def _render(sections: list[Section], base: Path, title: str, subtitle: str, toc_
     return bytes(pdf.output())
 
 
-def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = "") -> bytes:
+def render_pdf(sections: list[Section], base: Path, title: str, subtitle: str = "", page: PageInfo | None = None) -> bytes:
     """Render the sections to PDF bytes.
 
     fpdf2 must know in advance how many pages the table of contents takes (it fails otherwise). We
     estimate it; if the estimate was wrong, the failed attempt has measured the real count and we
     render once more with it (the body does not depend on it).
     """
-    lines = sum(1 + len(s.title) // 80 for s in sections)
+    lines = sum(1 + len(s.title) // 80 for s in sections) + (len(page.facts) + 2 if page is not None else 0)
     pages = 1 if lines <= 45 else 1 + -(-(lines - 45) // 51)  # ~45 entries fit under the title, ~51 per page
     for _ in range(3):
         toc = _Toc()
         try:
-            return _render(sections, base, title, subtitle, pages, toc)
+            return _render(sections, base, title, subtitle, pages, toc, page)
         except FPDFException as e:
             if "insert_toc_placeholder" not in str(e) or not toc.pages_used:
                 raise

@@ -4,8 +4,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tamrin.report.sections import Section, load_sections
+from tamrin.report.page import PageInfo, page_info
+from tamrin.report.sections import Section, load_sections, save_sections
 from tamrin.runs import atomic_write_bytes, atomic_write_text
+from tamrin.student import Student
 
 
 def _flat(d, prefix=""):
@@ -53,40 +55,57 @@ def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) ->
     return out
 
 
-def _write(path: Path, sections, title, subtitle, pdf: bool):
+def _write(path: Path, sections, title, subtitle, pdf: bool, page: PageInfo | None = None):
     from tamrin.report.html import render_html
 
-    atomic_write_text(path / "report.html", render_html(sections, path, title, subtitle))
+    atomic_write_text(path / "report.html", render_html(sections, path, title, subtitle, page))
     if pdf:
         from tamrin.report.pdf import render_pdf
 
-        atomic_write_bytes(path / "report.pdf", render_pdf(sections, path, title, subtitle))
+        atomic_write_bytes(path / "report.pdf", render_pdf(sections, path, title, subtitle, page))
 
 
-def render_run_dir(path: Path, pdf: bool = True) -> None:
+def _with_student(path: Path, meta: dict, sections, student: Student | None) -> dict:
+    """A student given to `tamrin report` replaces the recorded one, and is recorded for the next re-render."""
+    if student is not None and student.to_dict() != meta.get("student"):
+        meta = {**meta, "student": student.to_dict()}
+        save_sections(path / "sections.json", sections, meta)
+    return meta
+
+
+def render_run_dir(path: Path, pdf: bool = True, student: Student | None = None) -> None:
     meta, sections = load_sections(path / "sections.json")
+    meta = _with_student(path, meta, sections, student)
     # a single run: sections keep their own levels (shift -1 undoes the nesting under the experiment),
     # and as the page title already names the experiment, the head section is called "Overview"
     framed = frame_sections(meta, sections, level_shift=-1)
     framed[0] = Section("Overview", framed[0].blocks, 1)
     title = meta.get("title", path.name)
     subtitle = f"tamrin report · {path.name}"
-    _write(path, framed, title, subtitle, pdf)
+    _write(path, framed, title, subtitle, pdf, page_info(meta))
 
 
-def render_combined(parent: Path, children: list[Path], pdf: bool = True) -> None:
+def render_combined(parent: Path, children: list[Path], pdf: bool = True, student: Student | None = None) -> None:
     """One report with a section per experiment (figures referenced from the children's folders)."""
     allsecs: list[Section] = []
+    presets, sources, first_meta = set(), [], {}
     for child in children:
         p = child / "sections.json"
         if not p.exists():
             continue
         meta, sections = load_sections(p)
+        first_meta = first_meta or meta
+        presets.add(meta.get("preset", "full"))
+        sources += [x for x in meta.get("data_sources", []) if x not in sources]
         # figure paths are relative to the child folder: make them relative to the parent
         for s in sections:
             for b in s.blocks:
                 if getattr(b, "kind", "") == "figure" and not Path(b.path).is_absolute():
                     b.path = str(Path(child.name) / b.path)
         allsecs.extend(frame_sections(meta, sections))
-    _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf)
+    # the title page: quick if any part is a smoke run (the banner must not hide one), the data of every part
+    preset = next((p for p in ("smoke", "quick", "custom") if p in presets), "full")
+    meta = {"env": first_meta.get("env"), "preset": preset, "data_sources": sources,
+            "assignment": "all experiments", "student": (student or Student()).to_dict()}
+    _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf, page_info(meta))
     print(f"combined report written to {parent}", file=sys.stderr)
