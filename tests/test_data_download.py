@@ -144,7 +144,7 @@ def test_load_mnist_downloads_from_mirror_into_cache(server, tmp_path, monkeypat
     monkeypatch.setattr(dl, "MNIST_MD5", md5)
     monkeypatch.setenv("TAMRIN_MNIST_URL", base)
     ds = load_mnist()
-    assert not ds.is_fallback and "cache" in ds.source
+    assert not ds.is_fallback and ds.source.startswith("MNIST IDX from $TAMRIN_DATA")  # the download cache
     np.testing.assert_array_equal(ds.images[..., 0], images)
     assert (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte.gz").is_file()
     # a tampered mirror is an error, never a silent fallback

@@ -90,7 +90,7 @@ def test_lookup_prefers_shared_then_cache(isolated, monkeypatch):
     assert len(load_mnist()) == 30
     monkeypatch.setenv("TAMRIN_SHARED", str(isolated / "no-shared"))
     ds = load_mnist()
-    assert len(ds) == 40 and "cache" in ds.source
+    assert len(ds) == 40 and ds.source == "MNIST IDX from $TAMRIN_DATA/mnist"  # the cache, shown without its absolute location
 
 
 class _FakeRun:

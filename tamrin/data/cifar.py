@@ -22,6 +22,7 @@ import numpy as np
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
+from .paths import display_path
 from .tarfolder import load_image_tar, read_image_tar
 
 __all__ = ["CIFAR10_CLASSES", "load_cifar_batches", "load_cifar_archive", "load_cifar_folder_archive",
@@ -116,5 +117,5 @@ def load_cifar_folder_archive(archive: str | Path, split: str) -> tuple[ArrayDat
     ds = load_image_tar(archive, split, size=(32, 32), mode="RGB", missing_ok=True)
     if ds is None:
         return None, bool(read_image_tar(archive, split)[5])
-    ds.source = f"CIFAR-10 JPEG folder from {archive}"
+    ds.source = f"CIFAR-10 JPEG folder from {display_path(archive)}"
     return ds, True

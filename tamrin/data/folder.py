@@ -23,7 +23,7 @@ from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
 from .decode import decode_image
-from .paths import cache_dir
+from .paths import cache_dir, display_path
 
 __all__ = ["load_image_folder", "IMAGE_EXTENSIONS", "list_image_folder", "read_cache", "write_cache",
            "decode_to_dataset"]
@@ -197,8 +197,10 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
     if is_tar(root):  # the same tree packed as one archive (like ../shared/data/fer2013/*.tar.gz)
         ds = load_image_tar(root, split, size, mode, cache)
         if ds.skipped and run is not None:
-            run.notice(f"{len(ds.skipped)} file(s) in {root} skipped: " + "; ".join(ds.skipped[:5]))
-        return ds if wanted is None else align_classes(ds, wanted, f"{root} ({split})", run)
+            run.notice(f"{len(ds.skipped)} file(s) in {display_path(root)} skipped: " + "; ".join(ds.skipped[:5]))
+        if run is not None and hasattr(run, "record_source"):
+            run.record_source(f"{split}: {ds.source}")
+        return ds if wanted is None else align_classes(ds, wanted, f"{display_path(root)} ({split})", run)
     split_dir = root / split if split else root
     classes, files, other = list_image_folder(root, split)
     key = _cache_key(split_dir, files, size, mode)
@@ -208,14 +210,16 @@ def load_image_folder(root: str | Path, split: str = "train", size: tuple[int, i
                                [ci for _, ci, *_ in files], classes, size, mode, other, f"decoding {split_dir.name}")
         if cache:
             write_cache(key, ds)
-    ds.source = f"image folder {split_dir}"
+    ds.source = f"image folder {display_path(split_dir)}"
     skipped = ds.skipped
     if skipped:
-        msg = (f"{len(skipped)} file(s) in {split_dir} skipped (corrupt, truncated or not an image): "
+        msg = (f"{len(skipped)} file(s) in {display_path(split_dir)} skipped (corrupt, truncated or not an image): "
                + "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
         warnings.warn(msg, stacklevel=2)
         if run is not None:
             run.notice(msg)
+    if run is not None and hasattr(run, "record_source"):
+        run.record_source(f"{split}: {ds.source}")
     return ds if wanted is None else align_classes(ds, wanted, shown(split_dir), run)
 
 

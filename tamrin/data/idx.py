@@ -15,6 +15,7 @@ import numpy as np
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
+from .paths import display_path
 
 __all__ = ["read_idx", "write_idx", "find_mnist_files", "load_mnist_dir", "MNIST_FILES"]
 
@@ -99,4 +100,4 @@ def load_mnist_dir(folder: str | Path, split: str) -> ArrayDataset | None:
     if len(labels) and labels.max() > 9:
         raise UserError(f"{files[1]}: label {int(labels.max())} out of range 0..9")
     return ArrayDataset(images[..., None].copy(), labels.astype(np.int64), [str(d) for d in range(10)],
-                        source=f"MNIST IDX from {folder}")
+                        source=f"MNIST IDX from {display_path(folder)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["shared_data_dir", "cache_dir", "repo_root"]
+__all__ = ["shared_data_dir", "cache_dir", "repo_root", "display_path"]
 
 
 def repo_root() -> Path:
@@ -36,3 +36,27 @@ def cache_dir() -> Path:
     p = Path(env).expanduser() if env else Path.home() / ".cache" / "tamrin"
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def display_path(p: str | Path) -> str:
+    """A data path as a report shows it: under the shared data folder as `../shared/data/...`, under the
+    cache as `$TAMRIN_DATA/...`, under the home folder as `~/...`; never the machine's absolute location."""
+    p = Path(p).expanduser()
+    try:
+        p = p.resolve()
+    except OSError:
+        return str(p)
+    roots = []
+    shared = shared_data_dir()
+    if shared is not None:
+        roots.append((shared.resolve(), "../shared/data"))
+    env = os.environ.get("TAMRIN_DATA")
+    roots.append(((Path(env).expanduser() if env else Path.home() / ".cache" / "tamrin").resolve(), "$TAMRIN_DATA"))
+    roots.append((Path.home().resolve(), "~"))
+    for root, name in roots:
+        try:
+            rel = p.relative_to(root)
+        except ValueError:
+            continue
+        return name if str(rel) == "." else f"{name}/{rel.as_posix()}"
+    return p.as_posix()

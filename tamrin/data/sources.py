@@ -19,7 +19,7 @@ from tamrin.errors import UserError
 from .dataset import ArrayDataset
 from .embedded import embedded_digits, synthetic_images
 from .idx import MNIST_FILES, load_mnist_dir
-from .paths import cache_dir, shared_data_dir
+from .paths import cache_dir, display_path, shared_data_dir
 
 __all__ = ["load_mnist", "load_cifar10"]
 
@@ -53,8 +53,19 @@ def _mnist_from(root: Path, split: str) -> ArrayDataset | None:
     return None
 
 
+def _record(run, split: str, ds: ArrayDataset) -> ArrayDataset:
+    """Name the data a run read (the report's title page lists it)."""
+    if run is not None and hasattr(run, "record_source"):
+        run.record_source(f"{split}: {ds.source}")
+    return ds
+
+
 def load_mnist(data_dir: str | Path = "", split: str = "train", run=None, fallback: bool = True) -> ArrayDataset:
     """MNIST `split` as 28x28x1 uint8 images and int64 labels; see the module docstring for the lookup order."""
+    return _record(run, split, _load_mnist(data_dir, split, run, fallback))
+
+
+def _load_mnist(data_dir, split, run, fallback) -> ArrayDataset:
     _check_split(split)
     if data_dir:
         root = Path(data_dir).expanduser()
@@ -109,7 +120,7 @@ def _cifar_from(root: Path, split: str) -> tuple[ArrayDataset | None, bool]:
             found = True
             if (cand / split).is_dir():
                 ds = load_image_folder(cand, split, size=(32, 32), mode="RGB")
-                ds.source = f"CIFAR-10 image folder {cand / split}"
+                ds.source = f"CIFAR-10 image folder {display_path(cand / split)}"
                 return ds, True
         for archive in sorted(cand.glob("cifar10*.tar.gz")) + sorted(cand.glob("cifar10*.tgz")):
             ds, usable = load_cifar_folder_archive(archive, split)
@@ -126,7 +137,7 @@ def load_cifar10(data_dir: str | Path = "", split: str = "train", run=None, fall
     UserError (hold out validation from train instead), never a silent synthetic test set.
     Files skipped while decoding a JPEG tree are reported with run.notice(...) when a run is given.
     """
-    ds = _load_cifar10(data_dir, split, run, fallback)
+    ds = _record(run, split, _load_cifar10(data_dir, split, run, fallback))
     if ds.skipped and run is not None:
         run.notice(f"{len(ds.skipped)} CIFAR-10 file(s) skipped (corrupt or not an image): "
                    + "; ".join(ds.skipped[:5]) + (" ..." if len(ds.skipped) > 5 else ""))

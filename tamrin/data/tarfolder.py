@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from tamrin.errors import UserError
 
 from .dataset import ArrayDataset
+from .paths import display_path
 from .folder import _CACHE_VERSION, IMAGE_EXTENSIONS, decode_to_dataset, read_cache, shown, write_cache
 
 __all__ = ["is_tar", "load_image_tar", "read_image_tar"]
@@ -97,7 +98,7 @@ def load_image_tar(archive: str | Path, split: str, size: tuple[int, int] | None
         ds = decode_to_dataset(blobs, names, labels, classes, size, mode, other, f"decoding {archive.name}")
         if cache:
             write_cache(key, ds)
-    ds.source = f"image archive {archive} ({split})"
+    ds.source = f"image archive {display_path(archive)} ({split})"
     if ds.skipped:
         warnings.warn(f"{len(ds.skipped)} file(s) of {archive.name} skipped (corrupt, truncated or not an image): "
                       + "; ".join(ds.skipped[:5]) + (" ..." if len(ds.skipped) > 5 else ""), stacklevel=3)
