@@ -46,6 +46,11 @@ def comparison_section(rows: list[dict], anchors: str, majority: float = float("
             [[r["name"], r["input"], r["params"], r["mb"], r["latency_ms"], r["seconds"], r["acc"], r["macro_f1"], r["kappa"],
               r["auc"]] for r in rows],
             "All numbers measured in this run on the validation split; latency is the median of 20 forward passes.")
+    if all(r.get("at_chance") for r in rows):
+        s.notice(f"Every model is at chance level on validation (best {best['acc']:.1%}, majority-class rate {majority:.1%}; "
+                 "binomial test): the numbers above are shown but not compared or interpreted.")
+        s.text(anchors)
+        return s
     txt = (f"The best validation accuracy is {best['acc']:.1%} ({best['name']}, macro-F1 {best['macro_f1']:.3f}). "
            f"{small['name']} has the fewest parameters ({small['params']:,}, {small['mb']:.2f} MB, {small['latency_ms']:.2f} ms per image) "
            f"and {big['name']} the most ({big['params']:,}, {big['mb']:.1f} MB, {big['latency_ms']:.2f} ms): "
@@ -74,21 +79,33 @@ def top_confusions(cm: np.ndarray, classes, n: int = 3) -> list[tuple[str, str, 
     return out
 
 
+def recall_change_text(rec_b: np.ndarray, rec_a: np.ndarray, classes) -> str:
+    """Which class's recall rose most — or that none rose (a tie at 0 % -> 0 % is no improvement)."""
+    gain = rec_a - rec_b
+    up = np.flatnonzero(gain == gain.max()) if gain.size and gain.max() > 0 else []
+    if not len(up):
+        return "No class's recall goes up."
+    names = ", ".join(f"{classes[k]} ({rec_b[k]:.1%} -> {rec_a[k]:.1%})" for k in up)
+    return f"The class{'es' if len(up) > 1 else ''} whose recall rises most: {names}."
+
+
 def improvement_section(name: str, y: np.ndarray, base_probs: np.ndarray, new_probs: np.ndarray, classes,
                         why: str, what: str) -> tuple[Section, dict]:
     """Before/after table and text for the improvement tried, on the validation split."""
     before = classification_metrics(y, None, base_probs, classes)
     after = classification_metrics(y, None, new_probs, classes)
     s = Section("An improvement, tried and measured")
+    if before["chance"]["at_chance"] and after["chance"]["at_chance"]:
+        s.notice(f"{name} is at chance level on validation before and after {what}: a change between two chance-level "
+                 "classifiers measures noise, so it is not interpreted.")
+        return s, {"before": before, "after": after}
     s.text(why)
     rows = [[m, before[k], after[k], after[k] - before[k]] for m, k in
             (("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("Cohen's kappa", "kappa"), ("ROC AUC (macro)", "auc_macro"))]
     s.table(["metric (validation)", f"{name}", f"{name} + {what}", "change"], rows, "Before and after, same model and split.")
     rec_b = np.asarray([c["recall"] for c in before["per_class"]])
     rec_a = np.asarray([c["recall"] for c in after["per_class"]])
-    k_gain = int(np.argmax(rec_a - rec_b))
-    verdict = "helps" if after["macro_f1"] > before["macro_f1"] else "does not help"
     s.text(f"Measured: {what} changes validation accuracy by {100 * (after['accuracy'] - before['accuracy']):+.2f} points "
-           f"and macro-F1 by {after['macro_f1'] - before['macro_f1']:+.4f}, so on this run it {verdict}. The class whose recall "
-           f"changes most upward is {classes[k_gain]} ({rec_b[k_gain]:.1%} -> {rec_a[k_gain]:.1%}).")
+           f"and macro-F1 by {after['macro_f1'] - before['macro_f1']:+.4f}, so on this run it "
+           f"{'helps' if after['macro_f1'] > before['macro_f1'] else 'does not help'}. " + recall_change_text(rec_b, rec_a, classes))
     return s, {"before": before, "after": after}

@@ -23,6 +23,7 @@ from tamrin.models.measure import separable_vs_full, state_dict_mb
 from tamrin.registry import Experiment
 from tamrin.report import Section
 from tamrin.report import figures as figs
+from tamrin.report.metrics import chance_from_counts
 from tamrin.train import TrainConfig, fit, predict
 
 MODELS = ("mobilenet_v1", "mobilenet_v2", "conv_mobilenet", "cnn_baseline", "inception")
@@ -174,8 +175,15 @@ def _f(v, fmt):
 def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, cost_rows) -> list[Section]:
     threads = torch.get_num_threads()
     best = max(rows, key=lambda r: r["val_acc"])
+    n_val, majority = len(val[1]), float(np.bincount(np.asarray(val[1])).max()) / max(1, len(val[1]))
+    for r in rows + list(width_rows) + list(size_rows):  # a model at chance level is shown, never interpreted
+        r["at_chance"] = chance_from_counts(round(r["val_acc"] * n_val), n_val, majority)["at_chance"]
     summary = Section("Summary")
-    summary.text(f"Five networks trained with the same recipe on {len(train[1])} CIFAR-10 images and validated on "
+    if best["at_chance"]:
+        summary.notice(f"At chance level: the best validation accuracy, {best['val_acc']:.2%} on {n_val:,} images, is not "
+                       f"significantly above the majority-class rate {majority:.1%} (binomial test); no model has learned yet, so "
+                       "the differences below are noise and are not interpreted. Train longer (the full preset) for results.")
+    summary.text(f"{len(rows)} network{'s' if len(rows) != 1 else ''} trained with the same recipe on {len(train[1])} CIFAR-10 images and validated on "
                  f"{len(val[1])} held-out images at width multiplier {cfg.width}. The best validation accuracy is "
                  f"{best['val_acc']:.2%} ({best['model']}, {best['macs'] / 1e6:.1f}M multiply-adds, {best['params'] / 1e6:.2f}M parameters).")
     if test is None:
@@ -192,8 +200,11 @@ def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, 
               + f"Optimiser {cfg.train.optimizer} (lr {cfg.train.lr}, momentum {cfg.train.momentum}, weight decay "
               f"{cfg.train.weight_decay}), {cfg.train.schedule} schedule per step, label smoothing {cfg.train.label_smoothing}, "
               f"batch {cfg.train.batch_size}, {cfg.train.epochs} epoch(s); the best-validation epoch is kept.")
-    grid = figs.image_grid(ds.images[:24], [ds.classes[int(i)] for i in ds.labels[:24]], ncols=8)
-    data.figure(run.save_figure(grid, "samples"), "Training images with their labels.", width=0.7, base=run.path)
+    # a column per class (a class-sorted folder's first images would all be airplanes)
+    per = [np.flatnonzero(ds.labels == c)[:3] for c in range(len(ds.classes))]
+    pick = np.array([p[i] for i in range(3) for p in per if i < len(p)], dtype=int)
+    grid = figs.image_grid(ds.images[pick], [ds.classes[int(i)] for i in ds.labels[pick]], ncols=min(10, len(ds.classes)))
+    data.figure(run.save_figure(grid, "samples"), "Training images with their labels, up to three per class.", width=0.8, base=run.path)
 
     comp = Section("Model comparison")
     cols = ["model", "params (M)", "mult-adds (M)", "size (MB)", "PyTorch ms b1", "PyTorch ms b64", "ONNX ms b1",
@@ -205,7 +216,7 @@ def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, 
     comp.table(cols, table, f"32x32 inputs, width {cfg.width}. Latency: median of {cfg.latency_repeats} CPU forward passes "
                             f"(batch 64: {max(3, cfg.latency_repeats // 4)}) with {threads} thread(s), eval mode; size = saved float32 state_dict.")
     v1, conv = next((r for r in rows if r["model"] == "mobilenet_v1"), None), next((r for r in rows if r["model"] == "conv_mobilenet"), None)
-    if v1 and conv:
+    if v1 and conv and not (v1["at_chance"] or conv["at_chance"]):
         comp.text(f"Conv-MobileNet has {conv['params'] / v1['params']:.1f}x the parameters and {conv['macs'] / v1['macs']:.1f}x the "
                   f"multiply-adds of MobileNetV1 but is only {conv['torch_ms_b64'] / v1['torch_ms_b64']:.1f}x slower at batch 64 on this CPU; "
                   f"its validation accuracy differs by {conv['val_acc'] - v1['val_acc']:+.2%}.")
@@ -236,7 +247,9 @@ def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, 
         a0, a1 = width_rows[0], width_rows[-1]
         sweep.text(f"Going from alpha={a0['width']} to alpha={a1['width']} divides the multiply-adds by "
                    f"{a0['macs'] / a1['macs']:.1f} (theory about (alpha ratio)^2 = {(a0['width'] / a1['width']) ** 2:.1f}) and the "
-                   f"parameters by {a0['params'] / a1['params']:.1f}; validation accuracy changes by {a1['val_acc'] - a0['val_acc']:+.2%}.")
+                   f"parameters by {a0['params'] / a1['params']:.1f}; "
+                   + ("both are at chance level, so their accuracies are not compared." if a0["at_chance"] and a1["at_chance"] else
+                      f"validation accuracy changes by {a1['val_acc'] - a0['val_acc']:+.2%}."))
 
     cost = Section("Depthwise-separable vs full convolution")
     cost.table(["channels", "theory 1/N+1/9", "counted MAC ratio", "separable ms", "full ms", "measured time ratio"],

@@ -245,6 +245,7 @@ def run(cfg: Config, run) -> list[Section]:
         mm = measure(model, example)
         v = metrics["validation"]
         rows.append({"tag": tag, "name": name, **mm, "seconds": res.seconds, "acc": v["accuracy"], "macro_f1": v["macro_f1"],
+                     "at_chance": v["chance"]["at_chance"],
                      "kappa": v["kappa"], "auc": v["auc_macro"], **({"test_acc": metrics["test"]["accuracy"]} if "test" in metrics else {})})
         results[tag] = metrics
     yv = d.y["validation"]

@@ -23,7 +23,7 @@ from sklearn.metrics import (
 
 from tamrin.errors import UserError
 
-__all__ = ["classification_metrics", "metrics_table", "roc_curves", "summary_text"]
+__all__ = ["classification_metrics", "metrics_table", "roc_curves", "summary_text", "chance_test", "chance_notice"]
 
 
 def _as_numpy(a) -> np.ndarray:
@@ -146,6 +146,7 @@ def classification_metrics(y_true, y_pred=None, probs=None, classes: Sequence[st
         "per_class": per_class,
         "confusion": cm.astype(int).tolist(),
         "notes": notes,
+        "chance": chance_test(y_true, y_pred),
     }
     if probs is not None:
         roc = roc_curves(y_true, probs, classes)
@@ -154,6 +155,40 @@ def classification_metrics(y_true, y_pred=None, probs=None, classes: Sequence[st
         out["auc_macro"] = roc["macro"]["auc"]
         notes.extend(roc["notes"])
     return out
+
+
+CHANCE_ALPHA = 0.01
+
+
+def chance_test(y_true, y_pred, alpha: float = CHANCE_ALPHA) -> dict:
+    """Is the accuracy significantly above chance? One-sided binomial test of the number of correct predictions
+    against the majority-class rate (what always predicting the most frequent true class scores; for balanced
+    classes 1/K). `at_chance` when p ≥ alpha: such a classifier's numbers must not be interpreted."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    n = int(y_true.size)
+    if n == 0:
+        return {"majority_rate": float("nan"), "p_value": 1.0, "at_chance": True, "n": 0, "correct": 0}
+    return chance_from_counts(int((y_true == y_pred).sum()), n, float(np.bincount(y_true).max() / n), alpha)
+
+
+def chance_from_counts(correct: int, n: int, majority_rate: float, alpha: float = CHANCE_ALPHA) -> dict:
+    """`chance_test` from the number of correct predictions (for code that keeps accuracies, not predictions)."""
+    from scipy.stats import binomtest
+
+    correct, n = int(correct), int(n)
+    p = 1.0 if n == 0 or majority_rate >= 1 else float(binomtest(correct, n, majority_rate, alternative="greater").pvalue)
+    return {"majority_rate": float(majority_rate), "p_value": p, "at_chance": bool(p >= alpha), "n": n, "correct": correct}
+
+
+def chance_notice(m: dict, label: str = "") -> str:
+    """The notice that replaces the interpretation of a classifier at chance level ('' when it is above chance)."""
+    c = m.get("chance") or {}
+    if not c.get("at_chance"):
+        return ""
+    where = f" on {label}" if label else ""
+    return (f"At chance level{where}: accuracy {m['accuracy']:.1%} ({c['correct']:,} of {c['n']:,}) is not significantly above "
+            f"the majority-class rate {c['majority_rate']:.1%} (one-sided binomial test, p = {c['p_value']:.2g} ≥ {CHANCE_ALPHA:g}). "
+            "This classifier has not learned yet; its numbers are shown but not interpreted.")
 
 
 def metrics_table(m: dict, classes: Sequence[str] | None = None) -> tuple[list[str], list[list]]:
@@ -182,7 +217,7 @@ def metrics_table(m: dict, classes: Sequence[str] | None = None) -> tuple[list[s
 
 
 def summary_text(m: dict, label: str = "") -> str:
-    """One sentence with the headline numbers, every one formatted from `m`."""
+    """One sentence with the headline numbers, every one formatted from `m` (states them, interprets nothing)."""
     where = f" on {label}" if label else ""
     s = (f"Accuracy{where}: **{m['accuracy']:.4f}** ({round(m['accuracy'] * m['n']):,} of {m['n']:,} correct); "
          f"macro-F1 {m['macro_f1']:.4f}; weighted-F1 {m['weighted_f1']:.4f}; Cohen's kappa {m['kappa']:.4f}")
