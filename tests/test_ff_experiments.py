@@ -43,3 +43,19 @@ def test_bad_config_is_one_clear_user_error(item, words):
 def test_unsupervised_bad_pairing_is_a_user_error():
     with pytest.raises(UserError, match="digit"):
         apply_overrides(get("ff-unsupervised").default_config(), ["pair=label"])
+
+
+def test_unsupervised_default_trains_ff_without_labels(tmp_path, monkeypatch):
+    """hw2.p2 (unsupervised part): no labels in FF training. The default pairing is label-free and the FF training
+    path receives y=None; labels reach only the linear read-out."""
+    import tamrin.experiments.ff_unsupervised as mod
+
+    exp = get("ff-unsupervised")
+    assert exp.config().pair == "image" and exp.config.quick().pair == "image"
+    seen = []
+    real = mod.train_unsupervised
+    monkeypatch.setattr(mod, "train_unsupervised", lambda net, x, y, *a, **k: (seen.append(y), real(net, x, y, *a, **k))[1])
+    cfg = apply_overrides(exp.default_config(), TINY + ["probe_layers=2", "baseline=false"])
+    run_dir = run_experiment(exp, cfg, tmp_path, pdf=False)
+    assert seen == [None]
+    assert "FF training itself received none" in (run_dir / "report.html").read_text()

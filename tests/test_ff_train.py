@@ -71,3 +71,17 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(pa, pb)
     assert [r["loss"] for r in hres] == [r["loss"] for r in href]
     assert [r["epoch"] for r in Run(tmp_path / "cut", quiet=True).metrics] == [1, 2, 3]
+
+
+def test_denormals_flushed_only_while_training():
+    """issue #18: FF's saturated sigmoids fill Adam's state with subnormals (100x slower on x86): flushed inside
+    fit_epochs, IEEE behaviour restored afterwards."""
+    import torch
+
+    from tamrin.ff.trainer import flush_denormals
+
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a subnormal float32
+    with flush_denormals() as supported:
+        if supported:
+            assert (tiny * 1.0).item() == 0.0
+    assert (tiny * 1.0).item() != 0.0

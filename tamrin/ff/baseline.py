@@ -29,7 +29,7 @@ def train_backprop(model, x_tr, y_tr, epochs, batch_size, lr, run, tag, generato
     def batch_fn(idx, epoch):
         logits = model(x_tr[idx])
         loss = F.cross_entropy(logits, y_tr[idx])
-        return loss, {"loss": loss.item(), "train_err": (logits.argmax(1) != y_tr[idx]).float().mean().item()}
+        return loss, {"loss": loss.detach(), "train_err": (logits.argmax(1) != y_tr[idx]).float().mean()}
 
     return fit_epochs(model, opt, batch_fn, len(x_tr), epochs, batch_size, lr, run, tag, generator, eval_fn, lr_decay)
 

@@ -35,11 +35,12 @@ def active_layers(cfg: FFTrain, n_layers: int, epoch: int) -> list[int]:
 
 
 def layer_stats(active, losses, gp, gn) -> dict:
-    stats = {"loss": float(sum(l.item() for l in losses))}
+    """Per-layer loss and goodness as detached 0-d tensors: fit_epochs reads them with one sync per batch."""
+    stats = {"loss": torch.stack([l.detach().double() for l in losses]).sum()}
     for i, l, p, q in zip(active, losses, gp, gn):
-        stats[f"loss_l{i}"] = l.item()
-        stats[f"gpos_l{i}"] = p.item()
-        stats[f"gneg_l{i}"] = q.item()
+        stats[f"loss_l{i}"] = l.detach()
+        stats[f"gpos_l{i}"] = p.detach()
+        stats[f"gneg_l{i}"] = q.detach()
     return stats
 
 
