@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments and the exercises they implement")
 
     r = sub.add_parser("run", help="run an experiment (or 'all') and write its report")
-    r.add_argument("experiment", help="experiment name from `tamrin list`, or 'all'")
+    r.add_argument("experiment", help="experiment name from `tamrin list`; an assignment (hw2, hw4, p4, solA, solB): one report "
+                   "in the course's question order; or 'all': every assignment and the solution-set checks")
     r.add_argument("--quick", action="store_true", help="the fast preset (small data, few epochs)")
     r.add_argument("--config", metavar="FILE.yaml", help="YAML file of config overrides")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable), e.g. --set train.lr=0.1")
@@ -73,6 +74,12 @@ def _recorded_student(run_dir: Path):
         return Student()
 
 
+def _assignment_keys():
+    from tamrin import course
+
+    return course.ASSIGNMENTS
+
+
 def cmd_list() -> int:
     from tamrin.registry import discover
 
@@ -114,13 +121,22 @@ def cmd_run(args) -> int:
         path = resume_run(Path(args.resume), pdf=not args.no_pdf, student=student)
         print(f"report: {path / 'report.html'}")
         return 0
-    if args.print_config and args.experiment == "all":
-        raise UserError("--print-config needs one experiment name, not 'all'")
-    if args.experiment == "all":
-        exps = [e for e in registry.discover().values() if e.in_all]
+    if args.print_config and (args.experiment == "all" or args.experiment in _assignment_keys()):
+        raise UserError(f"--print-config needs one experiment name, not {args.experiment!r}")
+    from tamrin import course
+
+    if args.experiment == "all" or args.experiment in course.ASSIGNMENTS:
+        from tamrin.bundle import bundle_assignments, bundle_experiments
+
+        assignments = bundle_assignments(args.experiment)
+        names, missing = bundle_experiments(assignments)
+        for m in missing:
+            print(f"note: experiment {m!r} (named by the course catalogue) is not available in this version", file=sys.stderr)
+        exps = [registry.get(n) for n in names]
         configs = {e.name: _config_for_all(e, args) for e in exps}
         parent, failures = run_all(exps, configs, Path(args.out), pdf=not args.no_pdf, quick=args.quick,
-                                   student=resolve(args.student, args.student_id))
+                                   student=resolve(args.student, args.student_id), assignments=assignments,
+                                   name=args.experiment)
         print(f"\nreports: {parent / 'report.html'} (combined), one folder per experiment inside {parent}")
         if failures:
             print(f"failed: {', '.join(failures)} (see the report)", file=sys.stderr)
@@ -155,8 +171,8 @@ def _config_for_all(exp, args):
 def cmd_report(args) -> int:
     import json
 
-    from tamrin.experiment_runner import BUNDLE
-    from tamrin.report.render import render_combined, render_run_dir
+    from tamrin.experiment_runner import BUNDLE, render_folder
+    from tamrin.report.render import render_run_dir
     from tamrin.student import resolve
 
     path = Path(args.run_dir)
@@ -174,7 +190,7 @@ def cmd_report(args) -> int:
         unfinished = [c.name for c in children if not (c / "sections.json").exists()]
         if unfinished:
             raise UserError(f"{path}: {', '.join(unfinished)} not finished; run `tamrin run all --resume {path}` to finish them")
-        render_combined(path, children, student=student)
+        render_folder(path, student=student)
         atomic_student = {**info, "student": student.to_dict()}
         from tamrin.runs import atomic_write_json
 

@@ -117,17 +117,21 @@ def resume_run(run_dir: Path, pdf: bool = True, student: Student | None = None) 
 
 
 def run_all(exps, configs: dict, out_root: Path, pdf: bool = True, quick: bool = False,
-            student: Student | None = None) -> tuple[Path, list[str]]:
+            student: Student | None = None, assignments: list[str] | None = None, name: str = BUNDLE) -> tuple[Path, list[str]]:
     """Every experiment into a sub-folder of one parent folder, then one combined report. The parent's run.json
-    and every child's config.yaml are written first, so a killed `run all` can be finished with --resume."""
-    parent = new_run_dir(out_root, BUNDLE)
+    and every child's config.yaml are written first, so a killed `run all` can be finished with --resume.
+
+    With `assignments` (tamrin.bundle): the answer key of those assignments is computed first, and the report
+    follows the assignments' question order."""
+    parent = new_run_dir(out_root, name)
     student = student or Student()
     presets = {e.name: preset_of(e, configs[e.name], quick) for e in exps}
     for exp in exps:
         (parent / exp.name).mkdir()
         atomic_write_text(parent / exp.name / "config.yaml", dump_yaml(configs[exp.name]))
     atomic_write_json(parent / "run.json", {"experiment": BUNDLE, "status": "running", "experiments": [e.name for e in exps],
-                                            "presets": presets, "student": student.to_dict()})
+                                            "presets": presets, "student": student.to_dict(),
+                                            **({"assignments": assignments} if assignments else {})})
     return parent, _run_children(parent, exps, configs, presets, pdf, student)
 
 
@@ -149,6 +153,11 @@ def resume_all(parent: Path, pdf: bool = True, student: Student | None = None) -
 
 def _run_children(parent: Path, exps, configs: dict, presets: dict, pdf: bool, student: Student,
                   resumed: bool = False) -> list[str]:
+    info = _read_json(parent / "run.json")
+    if info.get("assignments"):
+        from tamrin.bundle import compute_answers
+
+        compute_answers(parent, info["assignments"])
     children, failures = [], []
     for exp in exps:
         child = parent / exp.name
@@ -169,7 +178,18 @@ def _run_children(parent: Path, exps, configs: dict, presets: dict, pdf: bool, s
             sec = Section(f"{exp.name}: FAILED").notice(f"{type(e).__name__}: {e}").text("Traceback saved in error.txt of this experiment's folder.")
             save_sections(child / "sections.json", [sec], {"experiment": exp.name, "title": f"{exp.name} (failed)", "config": to_dict(configs[exp.name]), "notices": []})
             print(tb)
-    render_combined(parent, children, pdf=pdf, student=student)
+    render_folder(parent, pdf=pdf, student=student)
     info = _read_json(parent / "run.json")
     atomic_write_json(parent / "run.json", {**info, "status": "done", "failures": failures, "student": student.to_dict()})
     return failures
+
+
+def render_folder(parent: Path, pdf: bool = True, student: Student | None = None) -> None:
+    """Re-render a multi-experiment folder: an assignment bundle in question order, else the combined report."""
+    info = _read_json(parent / "run.json")
+    if info.get("assignments"):
+        from tamrin.bundle import render_bundle
+
+        render_bundle(parent, pdf=pdf, student=student)
+    else:
+        render_combined(parent, [parent / n for n in info.get("experiments", [])], pdf=pdf, student=student)

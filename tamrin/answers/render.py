@@ -34,6 +34,13 @@ def practical_line(q) -> str:
 
 def _answer_section(rec: dict) -> Section:
     s = Section(f"{rec['id']} — {rec['question']}", level=2)
+    s.blocks = answer_blocks(rec)
+    return s
+
+
+def answer_blocks(rec: dict) -> list:
+    """The blocks of one answer: claim and verdict, the answer, its values, tables, figures, assumptions, checks."""
+    s = Section("")
     if rec.get("verdict"):
         s.text(f"**The solution's claim:** {rec['claim']}")
         (s.notice if rec["verdict"] != "correct" else s.text)(f"**Verdict: {rec['verdict']}.**")
@@ -54,7 +61,7 @@ def _answer_section(rec: dict) -> Section:
         s.text(f"**How it was computed:** {rec['how']}")
     s.table(["independent check", "passed", "max |difference|", "detail"],
             [[c["method"], "yes" if c["passed"] else "NO", c.get("max_abs_diff", ""), c.get("detail", "")] for c in rec["checks"]])
-    return s
+    return s.blocks
 
 
 def sections(records: list[dict], selected: list) -> list[Section]:
