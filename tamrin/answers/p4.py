@@ -54,8 +54,10 @@ def equivariance(ctx) -> Answer:
             f"border ({float(inner.max()):.1e}) and fails only where the padding or the wrapped-around seam enters the "
             f"window ({float(diff.max()):.2f}). Pooling adds approximate invariance: after a 1-pixel shift "
             f"{one['feature_same']:.0%} of the active conv outputs keep their value but {one['pool_same']:.0%} of the "
-            f"2x2-max-pooled ones do, and global average pooling changes by at most "
-            f"{max(r['gap_change'] for r in inv):.1e}. Uses: a feature detector (edge, eye, wheel) learned at one place "
+            f"2x2-max-pooled ones do, and global average pooling "
+            + ("does not change at all (the pattern stays inside the image)" if max(r['gap_change'] for r in inv) == 0 else
+               f"changes by at most {max(r['gap_change'] for r in inv):.1e}")
+            + f". Uses: a feature detector (edge, eye, wheel) learned at one place "
             f"works everywhere, so the layer needs {n_conv} parameters instead of the {n_dense:,} of a dense {n}x{n} → "
             f"{n}x{n} layer and generalises to objects at new positions; dense outputs (segmentation, detection, key "
             f"points) move with the object as they should; and followed by pooling it gives the translation "
@@ -95,6 +97,7 @@ def params_1d(ctx) -> Answer:
     grid = [(s, h) for s in (2, 3, 4) for h in (10, 32)]
     rows = [[s, h, n_params(s, h), analyze(spec(s, h)).params, sum(p.numel() for p in Net(s, h).parameters())]
             for s, h in grid]
+    grid_values = [dict(zip(("s", "h", "formula", "calculator", "torch"), r)) for r in rows]
     n = conv_outputs()
     one_side = WIDTH * (conv_outputs(1) // POOL) + 2 * WIDTH + 4
     text = (f"Layer by layer (pooling of size and stride s, FC1 of width h): zero padding 1 on both sides gives 787 "
@@ -106,7 +109,7 @@ def params_1d(ctx) -> Answer:
     return Answer(
         text,
         values={"formula": "h*floor(786/s) + 2h + 4", "example_s": POOL, "example_h": WIDTH, "example_total": total,
-                "per_layer": {nm: p for nm, p in per}, "grid": rows, "one_sided_padding_total": one_side},
+                "per_layer": {nm: p for nm, p in per}, "grid": grid_values, "one_sided_padding_total": one_side},
         how="tamrin.calc.analyze on the spec `" + spec(POOL, WIDTH) + "`; tamrin.calc.examples.gradients.n_params",
         checks=[close(f"PyTorch parameter count of Conv1d(1,1,2,padding=1) → AvgPool1d({POOL}) → Linear → Linear",
                       total, sum(p.numel() for p in Net(POOL, WIDTH).parameters())),
@@ -158,7 +161,9 @@ def grads_1d(ctx) -> Answer:
             f"{int(np.sum(np.abs(gwa).sum(1) > 0))} of {WIDTH} FC1 units are active, the others' rows are 0.")
     return Answer(
         text,
-        values={"dCost_dWC1": gw1, "dCost_dWA": gwa, "z": z, "Y": target, "s": POOL, "h": WIDTH},
+        # W^A is h x floor(786/s): stored flat (row i = FC1 unit) so the report shows a summary, not 393 columns
+        values={"dCost_dWC1": gw1, "dCost_dWA_flat": gwa.ravel(), "dCost_dWA_shape": list(gwa.shape), "z": z,
+                "Y": target, "s": POOL, "h": WIDTH},
         how="tamrin.calc.examples.gradients.hand_gradients (the chain rule written out in NumPy) on a seeded network",
         checks=[close("PyTorch autograd: ∂Cost/∂W^C_1", gw1, auto_w1, atol=1e-10),
                 close("PyTorch autograd: ∂Cost/∂W^A (all entries)", gwa, auto_wa, atol=1e-10),
@@ -205,9 +210,10 @@ def dilated_size(ctx) -> Answer:
     from tamrin.scratch.conv import conv2d_forward
 
     cases, bad, lib_bad = 0, [], 0
-    for F_ in (1, 2, 3, 4):
-        for D in (1, 2, 3, 4):
-            for M in range(1, 16):
+    fs, ms = range(1, 5), range(1, 16)  # F and D over fs, M over ms, N = M and M + 3
+    for F_ in fs:
+        for D in fs:
+            for M in ms:
                 for N in (M, M + 3):
                     if M - D * F_ + D < 1 or N - D * F_ + D < 1:
                         continue  # the kernel does not fit: no output
@@ -228,7 +234,7 @@ def dilated_size(ctx) -> Answer:
         f"of I, so full overlap means 0 ≤ i ≤ M − 1 − D(F − 1): M − D(F − 1) = M − DF + D rows, and likewise "
         f"N − DF + D columns (the dilated kernel spans D(F − 1) + 1 pixels; valid when M, N ≥ D(F − 1) + 1). "
         f"Brute force: PyTorch conv2d(dilation=D) gives exactly this size in all {cases} cases "
-        f"(F, D = 1…4, M = 1…15), e.g. an 11x9 input with F = 3, D = 2 gives {direct.shape[0]}x{direct.shape[1]}.",
+        f"(F, D = {fs[0]}…{fs[-1]}, M = {ms[0]}…{ms[-1]}, N = M and M + 3), e.g. an 11x9 input with F = 3, D = 2 gives {direct.shape[0]}x{direct.shape[1]}.",
         values={"formula": "(M - D*F + D) x (N - D*F + D)", "cases": cases, "mismatches": len(bad),
                 "example_11x9_F3_D2": list(direct.shape)},
         how="torch.nn.functional.conv2d(dilation=D) and tamrin.scratch.conv.conv2d_forward over a grid of (M, N, F, D)",
@@ -246,7 +252,7 @@ def dilated_kernel(ctx) -> Answer:
 
     D, F_ = 3, 3
     img, k = ctx.rng.standard_normal((14, 12)), ctx.rng.standard_normal((F_, F_))
-    A = np.zeros((D, D))
+    A = np.zeros((D, D), dtype=int)
     A[0, 0] = 1
     full = np.kron(k, A)  # DF x DF: K's weights D apart, then D − 1 trailing zero rows/columns
     kd = dilate_kernel(k, D)  # the same with the trailing zeros trimmed: D(F − 1) + 1 square

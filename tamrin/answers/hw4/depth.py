@@ -110,10 +110,11 @@ def vanishing(ctx) -> Answer:
             + ", ".join(f"{r[1]:.1e} at depth {r[0]}" for r in rows)
             + f", i.e. a factor ≈ {np.mean(fac):.2f} per layer (theory √(1/6) = {theory:.3f} for this init). "
             f"At depth {DEPTHS[-1]} the first block's weight gradient is {deep['w'][1]:.1e} against {deep['w'][-1]:.1e} "
-            f"for the last: the early filters practically do not learn, the network behaves as if its first layers "
-            f"were frozen random features, and adding layers makes the training error worse (the degradation "
-            f"problem: an optimisation failure, not over-fitting — the deeper net could copy the shallower one "
-            f"and set the extra layers to the identity, but plain SGD cannot find it).")
+            f"for the last: the early filters practically do not learn and the network behaves as if its first layers "
+            f"were frozen random features. This is how adding layers can make even the *training* error worse (the "
+            f"degradation problem of He et al. 2016): an optimisation failure, not over-fitting — the deeper net could "
+            f"copy the shallower one and set the extra layers to the identity, but SGD on a plain stack does not find "
+            f"that solution.")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,7 +11,7 @@ X = [[1, 2, 1, 0], [2, 1, 0, 1], [1, 0, 2, 1], [0, 1, 2, 1]]
 W = [[1, -1, 0], [0, 1, -1], [-1, 0, 1]]
 DY = [[1, -1], [-1, 1]]
 
-CONVENTION = ("'Convolution' is taken as a CNN layer computes it (PyTorch, Keras, the course's slides): the "
+CONVENTION = ("'Convolution' is taken as a CNN layer computes it (PyTorch, Keras): the "
               "cross-correlation Y[i,j] = Σ_pq X[i+p, j+q]·W[p,q], with no kernel flip. The Persian text says only "
               "'a convolution layer' (لایه کانولوشن) and does not define a flip; the flipped (mathematical) "
               "convolution is given as well.")
@@ -44,6 +44,12 @@ def _torch_flipped(x, w, dy) -> dict:
     return {"dW": wt.grad.numpy(), "dX": xt.grad.numpy()}
 
 
+def whole(m):
+    """Integer-valued matrices as ints (the report then prints 1, not 1.0000)."""
+    m = np.asarray(m)
+    return m.astype(int) if np.all(m == np.round(m)) else m
+
+
 def _fmt(m) -> str:
     return "[" + ", ".join("[" + ", ".join(f"{v + 0.0:g}" for v in row) + "]" for row in np.asarray(m)) + "]"
 
@@ -67,7 +73,7 @@ def grad_w(ctx) -> Answer:
         f"multiplied by the input shifted by its offset, so its gradient sums those inputs weighted by the upstream "
         f"gradient. With the flipped (mathematical) convolution the gradient is the same matrix rotated by 180°: "
         f"{_fmt(fl['dW'])}.",
-        values={"dL_dW": dw, "Y": g["y"], "dL_dW_flipped_convention": fl["dW"]},
+        values={"dL_dW": whole(dw), "Y": whole(g["y"]), "dL_dW_flipped_convention": whole(fl["dW"])},
         how="tamrin.scratch.conv.conv2d_forward / conv2d_backward (via tamrin.experiments.conv_gradients.library_grads)",
         checks=[close("PyTorch autograd (F.conv2d, y.backward(dL/dY))", dw, t["dW"]),
                 close("centred finite differences of L = Σ Y ⊙ dL/dY", dw, num["dW"], atol=1e-6),
@@ -95,7 +101,7 @@ def grad_x(ctx) -> Answer:
         f"dL/dX by the same two formulas, down to the first layer. (Checked on a conv → ReLU → conv chain: the ReLU "
         f"zeroed {ch['relu_zeros']} of {ch['n']} entries of the passed-down gradient, and the chained result matches "
         f"autograd to {ch['err']:.1e}.) With the flipped convention dL/dX = {_fmt(fl['dX'])}.",
-        values={"dL_dX": dx, "dL_dX_flipped_convention": fl["dX"], "chain_max_abs_diff": ch["err"]},
+        values={"dL_dX": whole(dx), "dL_dX_flipped_convention": whole(fl["dX"]), "chain_max_abs_diff": ch["err"]},
         how="tamrin.scratch.conv.conv2d_backward; tamrin.experiments.conv_gradients.chain_two_layers for the chain",
         checks=[close("PyTorch autograd", dx, t["dX"]),
                 close("centred finite differences", dx, num["dX"], atol=1e-6),
