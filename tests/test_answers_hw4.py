@@ -174,5 +174,15 @@ def test_t4b_gap_head_change_from_the_weights(rec):
     w = m.head[2].weight[TARGET].detach().numpy()
     raw = np.einsum("k,kij->ij", w / (HW * HW), a[0].numpy())  # α_k = w_k / HW for a GAP-linear head
     for name, mask in (("positive", raw > 0), ("negative", raw < 0)):
-        assert v["gap_head"][name]["dy"] == pytest.approx(v["eps"] * raw[mask].sum(), rel=1e-5)
-    assert v["gap_head"]["positive"]["dy"] > 0 > v["gap_head"]["negative"]["dy"]
+        assert v[f"gap_head_{name}_dy"] == pytest.approx(v["eps"] * raw[mask].sum(), rel=1e-5)
+        assert v[f"gap_head_{name}_pixels"] == int(mask.sum())
+    assert v["gap_head_positive_dy"] > 0 > v["gap_head_negative_dy"]
+
+
+def test_phrases_follow_the_numbers():
+    from tamrin.answers.hw4.depth import gain_phrase, learning_phrase
+
+    assert "practically do not learn" in learning_phrase(1e-22, 1e-2)
+    assert "more slowly" in learning_phrase(1e-3, 1e-1) and "100×" in learning_phrase(1e-3, 1e-1)
+    assert "same order" in learning_phrase(0.5, 1.0)
+    assert "larger" in gain_phrase(1e19) and "did not help" in gain_phrase(0.5)

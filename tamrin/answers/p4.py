@@ -52,9 +52,11 @@ def equivariance(ctx) -> Answer:
             f"|conv(shift x) − shift(conv x)| = {lib_err:.1e} (tamrin.scratch) and {t_err:.1e} (PyTorch); a dense layer "
             f"with a separate weight per position gives {d_err:.2f}. With zero padding it holds exactly away from the "
             f"border ({float(inner.max()):.1e}) and fails only where the padding or the wrapped-around seam enters the "
-            f"window ({float(diff.max()):.2f}). Pooling adds approximate invariance: after a 1-pixel shift "
-            f"{one['feature_same']:.0%} of the active conv outputs keep their value but {one['pool_same']:.0%} of the "
-            f"2x2-max-pooled ones do, and global average pooling "
+            f"window ({float(diff.max()):.2f}). "
+            + ("Pooling adds approximate invariance: " if one["pool_same"] > one["feature_same"] else
+               "Here pooling did not add invariance: ")
+            + f"after a 1-pixel shift {one['feature_same']:.0%} of the active conv outputs keep their value and "
+            f"{one['pool_same']:.0%} of the 2x2-max-pooled ones do, and global average pooling "
             + ("does not change at all (the pattern stays inside the image)" if max(r['gap_change'] for r in inv) == 0 else
                f"changes by at most {max(r['gap_change'] for r in inv):.1e}")
             + f". Uses: a feature detector (edge, eye, wheel) learned at one place "

@@ -82,6 +82,25 @@ def scratch_gradient_flow(m, x, y) -> list[float]:
     return norms[::-1]
 
 
+def learning_phrase(first_w: float, last_w: float) -> str:
+    """What the first block's weight gradient, relative to the last block's, means for learning."""
+    r = first_w / last_w if last_w > 0 else 0.0
+    if r < 1e-6:
+        return (f"the early filters practically do not learn (their gradient is {r:.0e} of the last block's) and the "
+                f"network behaves as if its first layers were frozen random features. This is how adding layers can "
+                f"make even the *training* error worse (the degradation problem of He et al. 2016): an optimisation "
+                f"failure, not over-fitting — the deeper net could copy the shallower one and set the extra layers to "
+                f"the identity, but SGD on a plain stack does not find that solution.")
+    if r < 0.1:
+        return (f"the early filters learn about {1 / r:.0f}× more slowly than the last ones, which slows training "
+                f"and, with more depth, stalls it.")
+    return "the early filters get gradients of the same order as the last ones: no vanishing at this depth."
+
+
+def gain_phrase(gain: float) -> str:
+    return f"{gain:.1e}× larger" if gain > 1 else f"{gain:.2g}× as large: the shortcuts did not help here"
+
+
 def per_layer_factor(first: float, last: float, depth: int) -> float:
     return (first / last) ** (1.0 / depth) if first > 0 and last > 0 else 0.0
 
@@ -110,11 +129,7 @@ def vanishing(ctx) -> Answer:
             + ", ".join(f"{r[1]:.1e} at depth {r[0]}" for r in rows)
             + f", i.e. a factor ≈ {np.mean(fac):.2f} per layer (theory √(1/6) = {theory:.3f} for this init). "
             f"At depth {DEPTHS[-1]} the first block's weight gradient is {deep['w'][1]:.1e} against {deep['w'][-1]:.1e} "
-            f"for the last: the early filters practically do not learn and the network behaves as if its first layers "
-            f"were frozen random features. This is how adding layers can make even the *training* error worse (the "
-            f"degradation problem of He et al. 2016): an optimisation failure, not over-fitting — the deeper net could "
-            f"copy the shallower one and set the extra layers to the identity, but SGD on a plain stack does not find "
-            f"that solution.")
+            f"for the last: " + learning_phrase(deep["w"][1], deep["w"][-1]))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -252,7 +267,7 @@ def initialisation(ctx) -> Answer:
         values={"steps": steps, "filter_spread": spread, "weight_change": moved, "depth": depth,
                 "second_moment": mom, "per_layer_factor": fac, "theory_factor": theory,
                 "backward_first_over_last": back},
-        how="a 2-conv net trained with torch SGD from zero / constant / default init; second moments of the conv "
+        how="a 2-conv net trained by plain SGD steps (p −= lr·∂L/∂p) from zero / constant / default init; second moments of the conv "
             "outputs of tamrin.labs.nets.DeepCNN with tamrin.labs.nets.init_weights('xavier' | 'he')",
         checks=[holds("constant init: filters identical after SGD (difference < 1e-12) although they moved (> 1e-4)",
                       max(spread["constant"]) < 1e-12 and max(moved["constant"]) > 1e-4),
@@ -281,7 +296,7 @@ def shortcuts(ctx) -> Answer:
             f"∂L/∂h_l = ∂L/∂h_L · Π(I + ∂F/∂h_k): the product always contains the identity term, so the gradient "
             f"reaches every layer directly from the loss instead of through a product of many small factors. "
             f"Measured at initialisation (same init, same batch): at depth {DEPTHS[-1]} the first block's weight gradient "
-            f"is {plain50['w'][1]:.1e} without shortcuts and {res50['w'][1]:.1e} with them ({gain:.1e}× larger), and "
+            f"is {plain50['w'][1]:.1e} without shortcuts and {res50['w'][1]:.1e} with them ({gain_phrase(gain)}), and "
             f"‖∂L/∂h_first‖/‖∂L/∂h_last‖ is {rows[2][2]:.1e} vs {rows[3][2]:.2f}. Each block also starts close to the "
             f"identity (a small F), so a deep ResNet is at worst a shallow one plus near-identity blocks — which is why "
             f"depth stops degrading the training error.")

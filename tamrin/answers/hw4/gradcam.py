@@ -145,7 +145,8 @@ def relu_part(ctx) -> Answer:
     fig_path = ctx.figure(fig, "hw4_t4b_relu")
     return Answer(
         text,
-        values={"eps": eps, "gap_head": g, "dense_head": dn},
+        values={"eps": eps, **{f"{h}_head_{r}_{k}": res[h]["d"][r][k] for h in ("gap", "dense")
+                               for r in ("positive", "negative") for k in ("dy", "predicted", "pixels")}},
         how="tamrin.explain.gradcam.activations_and_grads; feature maps scaled by (1 + ε) on a region and fed to the head",
         checks=[close("GAP head: Δy^c = ε·Σ_region raw map (positive region)", g["positive"]["dy"], g["positive"]["predicted"], **F32),
                 close("GAP head: Δy^c = ε·Σ_region raw map (negative region)", g["negative"]["dy"], g["negative"]["predicted"], **F32),
