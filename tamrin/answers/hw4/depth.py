@@ -298,8 +298,9 @@ def shortcuts(ctx) -> Answer:
             f"Measured at initialisation (same init, same batch): at depth {DEPTHS[-1]} the first block's weight gradient "
             f"is {plain50['w'][1]:.1e} without shortcuts and {res50['w'][1]:.1e} with them ({gain_phrase(gain)}), and "
             f"‖∂L/∂h_first‖/‖∂L/∂h_last‖ is {rows[2][2]:.1e} vs {rows[3][2]:.2f}. Each block also starts close to the "
-            f"identity (a small F), so a deep ResNet is at worst a shallow one plus near-identity blocks — which is why "
-            f"depth stops degrading the training error.")
+            f"identity (a small F), so a deep ResNet starts as a shallow one plus near-identity blocks and extra depth "
+            f"cannot make the starting function worse; He et al. (2016) report that with shortcuts the training error "
+            f"falls with depth instead of rising.")
     sc = scratch_gradient_flow(_net(DEPTHS[1], True, ctx.seed), x, y)
     return Answer(
         text,
