@@ -1,4 +1,4 @@
-"""Small helpers shared by the solA answers: Monte Carlo checks of matrices, sub-claim tables, seeded torch."""
+"""Small helpers shared by the solA answers: Monte Carlo checks of whole arrays, sub-claim tables, number formatting."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,13 +33,6 @@ def agree_mc(est, se, truth, k: float = 4.5) -> bool:
     """True when every entry of a Monte Carlo estimate lies within k standard errors of `truth`."""
     est, se, truth = (np.asarray(a, dtype=float).ravel() for a in (est, se, truth))
     return bool(np.all(np.abs(est - truth) <= k * se + 1e-12))
-
-
-def torch_seed(seed: int):
-    import torch
-
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 def fmt(v: float, digits: int = 4) -> str:

@@ -53,8 +53,8 @@ def q1a(ctx) -> Answer:
         f"independent (E[D_ki D_kj] = p²), on the diagonal D² = D (E = p). The solution's entry-wise formulas are "
         f"{'exactly these' if v == 'correct' else 'not these'}; with p = {p} on a random 6x3 X, a Monte Carlo average over "
         f"{s:,} masks {'agrees with' if ok else 'departs from'} them within 4.5 standard errors in every entry.",
-        values={"p": p, "E_P_monte_carlo": mc_p, "E_PtP_monte_carlo": mc_ptp, "E_PtP_closed_form": truth_ptp,
-                "claimed_E_PtP": claim_ptp},
+        values={"p": p, "E_PtP_monte_carlo": mc_ptp, "E_PtP_closed_form": truth_ptp,
+                "largest_gap_claimed_vs_closed_form": float(np.abs(claim_ptp - truth_ptp).max())},
         how="Bernoulli keep masks drawn with numpy; the closed form p²XᵀX + p(1 − p)diag(XᵀX) (tamrin.labs.dropout_theory's model).",
         checks=[worst_entry_within_se(f"Monte Carlo E[P] vs pX (n={s:,})", mc_p, se_p, p * x),
                 worst_entry_within_se(f"Monte Carlo E[PᵀP] vs the closed form (n={s:,})", mc_ptp, se_ptp, truth_ptp),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tamrin.answers import Answer, answer, close, holds, verdict_claims, verdict_numbers
-from tamrin.answers.solA._util import fmt, subclaims
+from tamrin.answers.solA._util import subclaims
 
 BLOCKS = "conv (no bias) → BatchNorm → ReLU"
 
@@ -37,7 +37,8 @@ def q4a(ctx) -> Answer:
         f"{diff:.1g} for a bias of norm {float(b.norm()):.3g}, and the gradient reaching the bias is "
         f"{lab['bias_grad_norm']:.1g} (weights: {lab['weight_grad_norm']:.3g}), so the bias never learns; BN's β is the "
         f"learnable offset. Removing the bias is therefore {'harmless' if harmless else 'not harmless'}: it saves one "
-        f"parameter per channel and an addition per output. The solution argues the opposite (that it reduces capacity).",
+        f"parameter per channel and an addition per output. "
+        + ("The solution argues the opposite (that it reduces capacity)." if harmless else "The solution's warning stands."),
         values={"max_output_change": diff, "bias_norm": float(b.norm()), "bias_grad_norm": lab["bias_grad_norm"],
                 "weight_grad_norm": lab["weight_grad_norm"]},
         how="tamrin.labs.batchnorm_probe.bias_before_bn, and an independent float64 conv + BatchNorm2d in torch.",
@@ -295,7 +296,7 @@ def q4f(ctx) -> Answer:
     stride1 = int(analyze("in:1x64x64 conv3s2:1 maxpool2s1 conv3s2:1 maxpool2s1").rows[-1].rf[0][0])
     claimed = 13
     v = verdict_numbers(claimed, rf)
-    steps = [f"{r.name}: {int(r.rf[0][0])}" for r in a.rows]
+    steps = [f"after {r.name.split(':')[0]} {int(r.rf[0][0])}" for r in a.rows]
     return Answer(
         f"RF_n = RF_(n−1) + (K_n − 1)·(product of all earlier strides), and the 2x2 pools have stride 2, so the products "
         f"are {', '.join(map(str, jumps))}: " + ", ".join(steps) + f", i.e. **{rf}x{rf}**. Back-propagating from one "
@@ -308,4 +309,4 @@ def q4f(ctx) -> Answer:
         checks=[close("support of ∂(one output)/∂input, torch autograd (both axes)", support, [rf, rf]),
                 close("tamrin.calc.examples.fields.measured_rf (all-ones weights)", measured_rf(spec, 64), rf)],
         claim="RF_0 = 1, RF_n = RF_(n−1) + (K − 1)∏S_i: 3, 5, 9, 13 — the receptive field of the last layer is 13x13.",
-        verdict=v, assumptions=["The 2x2 pools have stride 2 (the usual default, and the solution's own 'x 4' in its last step)."])
+        verdict=v, assumptions=["The 2x2 pools have stride 2 (the usual default); the solution's products of strides are those of stride-1 pools."])
