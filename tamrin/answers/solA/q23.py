@@ -150,6 +150,7 @@ def q3b(ctx) -> Answer:
             spread[bn] = s[1] / s[0]
     init_robust = abs(np.log(spread[True])) < 0.1 * abs(np.log(spread[False]))
     noise = batch_noise(_mlp(depth, 32, True, seed=ctx.seed), x, batches=20, batch=32, seed=ctx.seed)
+    fig_path = ctx.figure(_curves_figure(curves), "solA_q3b_bn_curves")
     parts, table = subclaims([
         ("faster convergence", faster, f"mean training loss over the last 10 of {steps} SGD steps (lr {lr}), {depth} tanh layers: "
                                        f"{late[True]:.3f} with BN vs {late[False]:.3f} without"),
@@ -173,10 +174,26 @@ def q3b(ctx) -> Answer:
         how="torch MLPs with and without BatchNorm1d trained with SGD in the call; tamrin.labs.batchnorm_probe.batch_noise.",
         checks=[holds("eval-mode BN output does not depend on the batch (noise exactly 0)", noise["eval_rel_std"] < 1e-6),
                 holds("both runs made the same number of finite steps", all(np.isfinite(c).all() and len(c) == steps for c in curves.values()))],
+        figures=[(fig_path, f"training loss per SGD step of the {depth}-layer tanh MLP, with and without batch norm")],
         claim="BN gives faster convergence (it reduces internal covariate shift, stabilises the input distributions, reduces "
               "the dependence on careful initialisation and vanishing/exploding gradients) and regularises by adding a "
               "little noise, sometimes making dropout unnecessary.",
         verdict=verdict_claims(parts), tables=[table])
+
+
+def _curves_figure(curves):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 2.8))
+    for bn, c in curves.items():
+        ax.plot(c, label="with batch norm" if bn else "without", lw=1)
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+    return fig
 
 
 @answer("solA.q3c")

@@ -296,6 +296,7 @@ def q4f(ctx) -> Answer:
     stride1 = int(analyze("in:1x64x64 conv3s2:1 maxpool2s1 conv3s2:1 maxpool2s1").rows[-1].rf[0][0])
     claimed = 13
     v = verdict_numbers(claimed, rf)
+    fig_path = ctx.figure(_support_figure(x.grad[0, 0].numpy(), nz, claimed), "solA_q4f_receptive_field")
     steps = [f"after {r.name.split(':')[0]} {int(r.rf[0][0])}" for r in a.rows]
     return Answer(
         f"RF_n = RF_(n−1) + (K_n − 1)·(product of all earlier strides), and the 2x2 pools have stride 2, so the products "
@@ -309,4 +310,27 @@ def q4f(ctx) -> Answer:
         checks=[close("support of ∂(one output)/∂input, torch autograd (both axes)", support, [rf, rf]),
                 close("tamrin.calc.examples.fields.measured_rf (all-ones weights)", measured_rf(spec, 64), rf)],
         claim="RF_0 = 1, RF_n = RF_(n−1) + (K − 1)∏S_i: 3, 5, 9, 13 — the receptive field of the last layer is 13x13.",
-        verdict=v, assumptions=["The 2x2 pools have stride 2 (the usual default); the solution's products of strides are those of stride-1 pools."])
+        verdict=v, figures=[(fig_path, f"input pixels with a non-zero gradient for one output (black): {support[0]}x{support[1]}; "
+                                         f"the red square is the claimed {claimed}x{claimed}")],
+        assumptions=["The 2x2 pools have stride 2 (the usual default); the solution's products of strides are those of stride-1 pools."])
+
+
+def _support_figure(grad, nz, claimed: int):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    pad = 6  # show the support with a margin around it
+    r0, c0 = max(int(nz[:, 0].min()) - pad, 0), max(int(nz[:, 1].min()) - pad, 0)
+    crop = grad[r0:int(nz[:, 0].max()) + pad + 1, c0:int(nz[:, 1].max()) + pad + 1]
+    fig, ax = plt.subplots(figsize=(3.6, 3.6))
+    ax.imshow(crop != 0, cmap="Greys", interpolation="nearest")
+    cy, cx = (float(nz[:, 0].min() + nz[:, 0].max()) / 2 - r0, float(nz[:, 1].min() + nz[:, 1].max()) / 2 - c0)
+    half = claimed / 2
+    ax.add_patch(Rectangle((cx - half, cy - half), claimed, claimed, fill=False, edgecolor="red", linewidth=1.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("∂(one output)/∂input ≠ 0")
+    return fig
