@@ -199,6 +199,15 @@ def test_q4b_scaling_invariance_in_training_mode():
     assert r["values"]["rel_change_inputs_batch_stats"] < 1e-3 and subclaim_status(r)[1] == "refuted"
 
 
+def test_interpreting_sentences_follow_their_numbers():
+    e = rec("solA.q4e")
+    assert ("does not make" in e["answer"]) == (e["values"]["shift_correlation_pooled"] <= e["values"]["shift_correlation_conv"])
+    h = rec("solA.q1h")
+    assert ("the reason spatial dropout suits conv maps" in h["answer"]) == (h["values"]["neighbour_pixel_correlation"] > 0.5)
+    a = rec("solA.q4a")
+    assert ("therefore harmless" in a["answer"]) == (a["values"]["max_output_change"] < 1e-9)
+
+
 def test_q4c_operation_counts_by_loops():
     v = rec("solA.q4c")["values"]
     k, c, W, H, B = v["k"], v["c"], v["W"], v["H"], v["B"]

@@ -305,9 +305,12 @@ def q1h(ctx) -> Answer:
     return Answer(
         f"Element-wise (and Gaussian) dropout perturbs every unit independently; spatial dropout (Dropout2d) keeps or drops "
         f"a whole channel. Measured with p = {p} on {n}x{c}x{h}x{w} maps: the keep indicators of two pixels of one channel "
-        f"correlate {ce:.3f} element-wise and {cs:.3f} spatially. The reason spatial dropout suits conv maps: neighbouring "
-        f"pixels of a conv feature map of a smooth image correlate {neighbour_corr:.3f}, so dropping single pixels removes "
-        f"little information a neighbour does not still carry. Gaussian dropout multiplies each unit by 1 + √α·ε (the "
+        f"correlate {ce:.3f} element-wise and {cs:.3f} spatially. Neighbouring pixels of a conv feature map of a smooth "
+        f"image correlate {neighbour_corr:.3f}"
+        + (", so dropping single pixels removes little information a neighbour does not still carry: the reason spatial "
+           "dropout suits conv maps. " if neighbour_corr > 0.5 else ", so here single-pixel dropout already removes "
+           "information neighbours do not carry. ")
+        + f"Gaussian dropout multiplies each unit by 1 + √α·ε (the "
         f"additive δ of q1f on the weights is the same thing), keeping its mean. Of the solution's statements, "
         f"{sum(v is True for v in parts)} are confirmed, {sum(v is False for v in parts)} refuted and "
         f"{sum(v is None for v in parts)} qualitative (no computation decides them).",

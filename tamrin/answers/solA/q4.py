@@ -115,7 +115,9 @@ def q4b(ctx) -> Answer:
         f"scaling every weight by α = {alpha:g} changes the logits by {d_w[True]:.1g} (relative) and scaling the inputs by "
         f"{d_x[True]:.1g}: {'both are no-ops' if max(d_w[True], d_x[True]) < tol else 'not both no-ops'}. With frozen "
         f"running statistics (eval mode), the two change the logits by {d_w[False]:.3g} and {d_x[False]:.3g} (predictions "
-        f"flipped: {flips[False]:.2f} for the inputs), since the stored mean and variance no longer match; re-estimating "
+        f"flipped: {flips[False]:.2f} for the inputs)"
+        + (", since the stored mean and variance no longer match" if min(d_w[False], d_x[False]) > tol else "")
+        + f"; re-estimating "
         f"the statistics after scaling the weights brings the change down to {restored:.1g}. Either way scaling the inputs "
         f"is exactly scaling the first layer's weights (difference {same:.1g}), so the solution's asymmetry (weights "
         + ("harmless, inputs significant) does not hold." if not (parts[0] and parts[1]) else "harmless, inputs significant) holds."),
@@ -257,9 +259,10 @@ def q4e(ctx) -> Answer:
         f"Pooling summarises each window (no parameters: {pool_params}), so the maps after it are 4x smaller for 2x2: the "
         f"next conv and dense layer cost {with_pool.macs / without.macs:.3f} as many MACs and the activations take a quarter "
         f"of the memory. Parameters shrink only in a dense layer after flatten ({with_pool.params:,} vs "
-        f"{without.params:,} here); a conv layer's parameters do not depend on the map size. Max pooling also makes "
-        f"features more tolerant to small shifts: the correlation between the features of an image and its one-pixel "
-        f"shift is {c_pool:.3f} after pooling vs {c_conv:.3f} before.",
+        f"{without.params:,} here); a conv layer's parameters {'do not depend' if conv_same else 'depend'} on the map size. "
+        f"Max pooling {'makes' if c_pool > c_conv else 'does not make'} features more tolerant to small shifts: the "
+        f"correlation between the features of an image and its one-pixel shift is {c_pool:.3f} after pooling vs "
+        f"{c_conv:.3f} before.",
         values={"macs_with_pool": with_pool.macs, "macs_without_pool": without.macs, "params_with_pool": with_pool.params,
                 "params_without_pool": without.params, "shift_correlation_pooled": c_pool, "shift_correlation_conv": c_conv},
         how="tamrin.calc.analyze on both stacks; torch max pooling on smooth random images.",
