@@ -7,8 +7,17 @@ from tamrin import course
 from tamrin.report.sections import Section, fmt
 
 
+MAX_MATRIX_COLUMNS = 12  # wider matrices are summarised (a PDF page has no room for more columns)
+
+
 def _is_matrix(v) -> bool:
-    return isinstance(v, list) and v and all(isinstance(r, list) and r and all(isinstance(x, (int, float)) for x in r) for r in v)
+    return (isinstance(v, list) and bool(v) and all(isinstance(r, list) and r and all(isinstance(x, (int, float)) for x in r) for r in v)
+            and len(v[0]) <= MAX_MATRIX_COLUMNS)
+
+
+def _cells(row: list) -> list:
+    """Whole numbers stored as floats (2.0) shown as integers, like the ones stored as ints."""
+    return [int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 1e15 else x for x in row]
 
 
 def _short(v, n: int = 60) -> str:
@@ -50,7 +59,7 @@ def answer_blocks(rec: dict) -> list:
         s.table(["quantity", "value"], [[k, v if isinstance(v, (int, float)) else _short(v, 200)] for k, v in scalars], "Computed values.")
     for k, v in rec["values"].items():
         if _is_matrix(v):
-            s.table([""] + [str(j) for j in range(len(v[0]))], [[i] + list(r) for i, r in enumerate(v)], k)
+            s.table([""] + [str(j) for j in range(len(v[0]))], [[i] + _cells(r) for i, r in enumerate(v)], k)
     for t in rec.get("tables", []):
         s.table(t["columns"], t["rows"], t["caption"])
     for f in rec.get("figures", []):

@@ -229,7 +229,7 @@ def _notice(pdf: _PDF, text: str):
     pdf.set_fill_color(255, 243, 205)
     pdf.set_draw_color(240, 180, 0)
     pdf.set_font("dejavu", "B", 9.5)
-    pdf.multi_cell(0, 5, _md(text), fill=True, border="L", padding=(1.5, 2), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, _md(text), fill=True, border="L", padding=(1.5, 2), markdown=True, new_x="LMARGIN", new_y="NEXT")
     pdf.set_fill_color(255)
     pdf.ln(2)
 
