@@ -44,11 +44,11 @@ def symbolic_comparison() -> dict:
     Also the terms of the true derivative (pairs (O_kl, variable)), to name what a wrong formula has in excess / lacks."""
     sp, X, F, G, O = _symbols()
     L = sum(G[k] * O[k] for k in O)
-    terms = {}
+    true_terms = {}
     for table, var, other in ((SOL_DF, F, X), (SOL_DX, X, F)):
         for name in table:
             d = sp.diff(L, var[name])
-            terms[name] = sorted((o, v) for o, g in G.items() for v, s_ in other.items() if sp.diff(d, g, s_) != 0)
+            true_terms[name] = sorted((o, v) for o, g in G.items() for v, s_ in other.items() if sp.diff(d, g, s_) != 0)
     out = {}
     for table, var in ((SOL_DF, F), (SOL_DX, X)):
         for name, terms in table.items():
@@ -61,7 +61,7 @@ def symbolic_comparison() -> dict:
         for name, terms in table.items():
             sol = sum(G[o] * {**X, **F}[v] for o, v in terms)
             out_gap[name] = sp.simplify((sol - sp.diff(L, var[name])).subs(quarter)) == 0
-    return {"general": out, "gap": out_gap, "terms": terms}
+    return {"general": out, "gap": out_gap, "terms": true_terms}
 
 
 def gap_conv_grads(x, f):

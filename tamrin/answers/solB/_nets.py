@@ -313,14 +313,16 @@ def stride_and_inception(ctx) -> Answer:
     dense = next(r for r in net.rows if r.kind == "dense")
     flat = next(r for r in net.rows if r.kind == "flatten")
     pool = next(r for r in net.rows if r.kind == "maxpool")
-    sol_fan, sol_cats = _fanout(build(SOL_NET))
+    with torch.device("meta"):  # 89.5 M parameters: count and trace them without allocating or initialising
+        sol_model = build(SOL_NET)
+    sol_fan, sol_cats = _fanout(sol_model)
     mod = InceptionModule(64, 64, 96, 128, 16, 32, 32)
     inc_fan, inc_cats = _fanout(mod)
     with torch.no_grad():
         mod_out = tuple(mod(torch.zeros(1, 64, 32, 32)).shape[1:])
     full = Inception()
     n_full = _n_params(full)
-    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in build(SOL_NET).modules())
+    n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in sol_model.modules())
     parts = [
         ("stride: 'the size of the stride plays an important role' (no formula, no numbers)", None, "nothing stated to check"),
         ("Inception applies 1×1, 3×3 and 5×5 convolutions in parallel, with 1×1 convs reducing the depth", bool(inc_fan >= 4 and inc_cats == 1),
@@ -335,7 +337,8 @@ def stride_and_inception(ctx) -> Answer:
            + " — roughly n/s per axis, so the output positions (and multiply-adds) fall "
            + ", ".join(f"{(ex[1] / v) ** 2:.1f}×" for s, v in ex.items() if s > 1) + f" for s = 2, 3, 4 (about s²). "
            f"(Checked against PyTorch on {len(cases)} cases.) "
-           f"The solution gives no such relation. Its 'Inception' network is a plain chain 1×1 64 → 1×1 64 → 3×3 128 → 5×5 256 → "
+           f"The solution gives no such relation. Its 'Inception' network is "
+           f"{'a plain chain' if sol_fan == 1 and sol_cats == 0 else 'a branching graph'} 1×1 64 → 1×1 64 → 3×3 128 → 5×5 256 → "
            f"max-pool 3×3 stride 1 'same' (which {'keeps' if pool.out_shape == pool.in_shape else 'changes'} "
            f"{pool.in_shape[1]}×{pool.in_shape[2]} → {pool.out_shape[1]}×{pool.out_shape[2]}: at stride 1 pooling does not shrink) → Flatten "
            f"{flat.out_shape[0]:,} → Dense 512 → 10: {net.params:,} parameters, {dense.params / net.params:.1%} of them in the first "
@@ -360,7 +363,7 @@ def stride_and_inception(ctx) -> Answer:
         checks=[close(f"output sizes: tamrin.calc = torch conv1d on {len(cases)} (n, k, s, p) cases", calc_sizes, torch_sizes),
                 close("output sizes = ⌊(n + 2p − k)/s⌋ + 1", calc_sizes, [out_size(*c) for c in cases]),
                 close("torch parameter counts of the solution's network and of module 3a (built from the specs)",
-                      [_n_params(build(SOL_NET)), _n_params(build(REAL_BLOCK))], [net.params, real.params]),
+                      [_n_params(sol_model), _n_params(build(REAL_BLOCK))], [net.params, real.params]),
                 holds("tamrin's InceptionModule output channels = the sum of its branches (64 + 128 + 32 + 32)", mod_out[0] == mod.out_channels == 256)],
         claim="'The Inception structure uses 1×1, 3×3 and 5×5 convolutions in parallel', with a 1×1 conv reducing depth; 'the size of "
               "the stride also plays an important role here'; key layers 'used in this network': convolution, pooling, batch "
