@@ -301,7 +301,7 @@ def conv2d_vs_conv3d(ctx) -> Answer:
     ]
     txt = (f"On an RGB clip of {t} frames of {h}×{w} (input {c}×{t}×{h}×{w}), a 3×3×3 Conv3D with {n_out} filters has "
            f"{res[k3].params:,} parameters (3·3·3·{c}·{n_out} + {n_out}) and keeps the time axis (output "
-           f"{'×'.join(map(str, out3))}); a 3×3 Conv2D on one frame has {res[k2].params:,} ({res[k3].params / res[k2].params:.0f}× fewer: "
+           f"{'×'.join(map(str, out3))}); a 3×3 Conv2D on one frame has {res[k2].params:,} ({res[k3].params / res[k2].params:.1f}× fewer: "
            f"the kernel has no depth) and outputs {'×'.join(map(str, res[k2].output_shape))}; stacking the {t} frames as {c * t} channels "
            f"lets one Conv2D see all of them ({res[ks].params:,} parameters) but it collapses time in its first layer, so no later layer "
            "can slide along it. The Conv3D costs "

@@ -131,7 +131,7 @@ def figure(ctx, res: dict, name: str, highlight: tuple) -> str:
         lab = next((k for k in highlight if res.get(k) is c), None)
         t = np.minimum(np.asarray(c.train, dtype=float), 3 * res["cfg"].blowup * c.train[0])
         ax.plot(c.steps, t, lw=2.2 if lab else 0.8, alpha=1 if lab else 0.4,
-                label=f"lr={c.lr:.3g}" + (f" ({lab})" if lab else "") + (" diverged" if c.diverged_at else ""))
+                label=f"lr={c.lr:.3g}" + (f" ({lab})" if lab else "") + (" diverged" if c.diverged_at and lab != "diverged" else ""))
     ax.set(xlabel="update", ylabel="full training loss", yscale="log", title="plain SGD, same start, one rate per curve")
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()

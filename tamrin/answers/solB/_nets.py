@@ -138,7 +138,8 @@ def conv_layers(ctx) -> Answer:
     parts = [
         ("conv layers detect features such as edges, corners and patterns, and pass them on to later layers",
          bool(peaks == shifts and eq < 1e-5),
-         f"a 3×3 edge filter peaks at columns {peaks} for edges just after columns {shifts}; shifting the input by 3 shifts the map by 3 "
+         "a 3×3 edge filter's response peaks at column " + ", ".join(f"{p}" for p in peaks) + " for dark-to-bright steps after column "
+         + ", ".join(f"{c}" for c in shifts) + "; shifting the input by 3 shifts the map by 3 "
          f"(max |difference| {eq:.1g})"),
         ("their computational cost is high", bool(per_weight >= 100),
          f"one 3×3 conv {c}→{c} on {h}×{h}: {conv.macs:,} multiply-adds for {conv.params:,} parameters ({per_weight:,.0f} per weight)"),
@@ -148,7 +149,8 @@ def conv_layers(ctx) -> Answer:
     txt = (f"What conv layers are good at is locality and weight sharing: one 3×3 conv {c}→{c} on {h}×{h} maps has "
            f"{conv.params:,} parameters, while a dense layer between the same {c * h * h:,} inputs and outputs would need "
            f"{dense.params:,} ({dense.params / conv.params:,.0f}× more). The same filter is applied at every position, so a feature "
-           f"is detected wherever it appears (an edge filter peaks at columns {peaks} for edges just after columns {shifts}; shifting the input "
+           f"is detected wherever it appears (an edge filter's response peaks at column " + ", ".join(map(str, peaks))
+           + " for steps after column " + ", ".join(map(str, shifts)) + f"; shifting the input "
            f"shifts the output by the same amount, max |difference| {eq:.1g}). The price is compute: each weight is used at "
            f"every output position, {per_weight:,.0f} multiply-adds per weight here ({conv.macs:,} in total), so conv nets are "
            "compute-heavy for their size. The solution's other 'challenges' (wrong, redundant or distorted features; overfitting) "

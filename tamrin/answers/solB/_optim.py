@@ -272,6 +272,9 @@ def saddle_points(ctx) -> Answer:
         figures=[(fig, "Trajectories near the saddles (left: just off the attracting direction; right: exactly on it).")])
 
 
+COLORS = {"GD": "C0", "SGD (noisy)": "C1", "momentum": "C2", "Adam": "C3"}  # the same method, the same colour in both panels
+
+
 def _saddle_figure(ctx, saddles, trajs) -> str:
     import matplotlib
 
@@ -286,7 +289,7 @@ def _saddle_figure(ctx, saddles, trajs) -> str:
         for m in ("GD", "SGD (noisy)", "momentum", "Adam"):
             if (key, m) in trajs:
                 p = trajs[key, m]
-                ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=m)
+                ax.plot(p[:, 0], p[:, 1], ".-", ms=2, lw=1, label=m, color=COLORS[m])
         ax.set(xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), title=title, xlabel="x", ylabel="y")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -334,7 +337,10 @@ def batch_vs_minibatch(ctx) -> Answer:
            f"per epoch batch GD makes {updates['batch'] // epochs} update against {updates['mini-batch'] // epochs} and "
            f"{updates['SGD'] // epochs}, so after {epochs} epochs its loss is {final['batch']:.3f} vs {final['mini-batch']:.3f} "
            f"(mini-batch) and {final['SGD']:.3f} (SGD). ")
-    txt += ("The solution's curve descriptions hold, but the formula it gives under 'Batch gradient descent' "
+    held = [p[1] for p in parts[:4]]
+    txt += (("The solution's curve descriptions hold" if all(held) else
+             f"{sum(held)} of the solution's {len(held)} curve descriptions hold (not: " + "; ".join(p[0] for p in parts[:4] if not p[1]) + ")")
+            + (", but" if gap > 1e-9 else ", and") + " the formula it gives under 'Batch gradient descent' "
             + (f"is the per-sample (stochastic) update: one pass of it differs from a batch-GD step by up to {gap:.3g} in the weights; "
                "batch GD is w ← w − η·(1/N)·Σ_n ∂E_n/∂w, one step per pass." if gap > 1e-9 else "is batch GD."))
     fig = _batch_figure(ctx, res, rough, runs)
