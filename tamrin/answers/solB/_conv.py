@@ -162,7 +162,9 @@ def conv_gap_gradients(ctx) -> Answer:
         assumptions=[f"The worked example's X and F are images that were not transcribed. F = {_mat(F_READ)} is read from the "
                      "corner entries of the solution's ∂L/∂X (each is ¼·one filter entry); X's entries X12, X13, X22, X23, X32, "
                      f"X33 from the legible sums of ∂L/∂F12 and ∂L/∂F22; {guessed}. X = {_mat(X_READ)}. Only the legible "
-                     "entries are compared; the symbolic comparison does not depend on the reconstruction."],
+                     "entries are compared; the symbolic comparison does not depend on the reconstruction.",
+                     "The solution's intermediate chain-rule lines for ∂L/∂F have index slips (e.g. ∂O21/∂F11 in the ∂L/∂F11 line) and "
+                     "a repeated fifth term, and ∂L/∂F22 is written twice; its final right-hand sides are what is compared."],
         tables=[(["entry", "the solution", "computed", "role"], rows, "The solution's legible numbers against the computation."),
                 (["entry", "the solution's formula (as transcribed)", "= derivative (any ∂L/∂O)", "= derivative (GAP)"], frows,
                  "The solution's formulas against sympy.")])

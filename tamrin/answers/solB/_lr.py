@@ -91,6 +91,8 @@ def sweep(seed: int = 0, cfg: SweepConfig = SweepConfig()) -> dict:
         data = train_val(x, y, 0.2, seed)
         curves = [_run(lr, data, cfg, seed) for lr in cfg.rates]
     learnt = [c for c in curves if learned(c)]
+    if not learnt:
+        raise RuntimeError(f"no rate of {cfg.rates} lowered the training loss by 10%: the sweep cannot name a good rate")
     good = min(learnt, key=lambda c: c.train[-1])
     above = [c for c in curves if c.lr > good.lr]
     high = [c for c in above if learned(c)]
