@@ -231,9 +231,10 @@ def one_by_one(ctx) -> Answer:
         ("the map holds more compressed information than the previous maps", None, "qualitative"),
         ("they are used widely in Inception networks", bool(n11 * 2 > len(convs)),
          f"tamrin's Inception: {n11} of its {len(convs)} convolutions are 1×1"),
-        ("they do not help when no reduction is needed (or the channels are few)", bool(nored.macs > plain3.macs),
+        ("they do not help when no reduction is needed", bool(nored.macs > plain3.macs),
          f"1×1 {c2}→{c2} before a 3×3 {c2}→{c2}: {nored.macs:,} vs {plain3.macs:,} multiply-adds ({nored.macs / plain3.macs:.2f}×)"),
-        ("its code displays the input image and the 1×1 feature maps", shown_max > 0,
+        ("they may not help when the input has very few channels", None, "how few is 'very few' is not stated; not measured"),
+        ("its code displays the input image (its 'Input Image' panel)", shown_max > 0,
          f"`np.random.rand(1, 28, 28, 3).astype('uint8')` has maximum {shown_max}: the 'Input Image' panel is black"),
     ]
     txt = (f"A 1×1 convolution is a per-pixel linear map across channels (a Conv2d(16, 4, 1) equals a Linear on each pixel's "
