@@ -124,6 +124,7 @@ def bundle_sections(parent: Path) -> tuple[list[Section], dict]:
             _rebase(secs, name)
             metas[name], exp_secs[name] = meta, secs
     out: list[Section] = []
+    shown_at: dict[tuple[str, str], str] = {}  # (experiment, section title) -> the question it was shown under
     for a in assignments:
         qs = course.questions(a)
         placed = assign_sections(qs, exp_secs)
@@ -153,6 +154,11 @@ def bundle_sections(parent: Path) -> tuple[list[Section], dict]:
                 s.text(f"Answered together with {', '.join(where)} above." if where else "Not answered in this version.")
             out.append(s)
             for g in placed[q.id]:
+                key = (next(n for n in q.experiments if n in exp_secs and g[0] in exp_secs[n]), g[0].title)
+                if key in shown_at:  # shown in an earlier part of an `all` report: point to it instead of repeating it
+                    s.text(f"The section \"{g[0].title}\" of `{key[0]}` that answers this is shown under {shown_at[key]}.")
+                    continue
+                shown_at[key] = q.id
                 out += [Section(x.title, x.blocks, 3) for x in g]
     appendix = [Section("Appendix: configurations and environment", level=1).text(
         "Every value each experiment used (reproduce one with `tamrin run NAME --config <its folder>/config.yaml`) and the "

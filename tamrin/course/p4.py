@@ -15,10 +15,10 @@ QUESTIONS = [
     Q("p4.q4b", "The dilated operator on I ∈ R^{MxN} with K ∈ R^{FxF} (full overlap only) outputs (M − DF + D) x (N − DF + D)."),
     Q("p4.q4c", "A dilated convolution equals a convolution with K' = K ⊗ A: what is A?"),
     Q("p4.q5a", "Data (1,200 images per class, 8 classes): 3 samples per class, [0,1] scaling, augmentation and why, 3 augmented samples per "
-                "class, image counts before and after augmentation.", answer=False, experiments=("fer",)),
-    Q("p4.q5b", "VGG16 transfer learning: loss/accuracy curves, ROC and confusion matrix on validation.", answer=False, experiments=("fer",)),
+                "class, image counts before and after augmentation.", answer=False, experiments=("fer",), sections=('Data',)),
+    Q("p4.q5b", "VGG16 transfer learning: loss/accuracy curves, ROC and confusion matrix on validation.", answer=False, experiments=("fer",), sections=('VGG16',)),
     Q("p4.q5c", "The paper's compact VGG: curves, ROC, confusion matrix; its parameter count and results vs q5b.", answer=False,
-      experiments=("fer",)),
+      experiments=("fer",), sections=('Compact VGG', 'Comparison')),
     Q("p4.q5d", "CAM for 2 misclassified and 2 correctly classified validation images per class with the q5c model; what CAM shows; an "
-                "improvement of the q5c model derived from it.", answer=False, experiments=("fer",)),
+                "improvement of the q5c model derived from it.", answer=False, experiments=("fer",), sections=('Where the model looks', 'An improvement')),
 ]

@@ -3,10 +3,13 @@ The question texts are not in the document; each statement is reconstructed from
 from tamrin.course import Question as Q
 
 QUESTIONS = [
-    Q("solB.q1a", "A learning rate that is too high: its problems, and how to detect them."),
+    Q("solB.q1a", "A learning rate that is too high: its problems, and how to detect them.",
+      experiments=("optim-lab",), sections=("Learning rate",)),
     Q("solB.q1b", "A learning rate that is too low: its problems, and how to detect them."),
-    Q("solB.q1c", "Saddle points: what they are, and how SGD and Adam behave at them."),
-    Q("solB.q1d", "Batch vs mini-batch gradient descent: the difference between their loss curves."),
+    Q("solB.q1c", "Saddle points: what they are, and how SGD and Adam behave at them.",
+      experiments=("optim-lab",), sections=("Escaping saddle",)),
+    Q("solB.q1d", "Batch vs mini-batch gradient descent: the difference between their loss curves.",
+      experiments=("optim-lab",), sections=("Batch, mini-batch",)),
     Q("solB.q2", "A 2x2 filter on a 3x3 input, then global average pooling: dL/dF and dL/dX.",
       note="The matrices are partly illegible in the document; the reconstruction is stated in the answer."),
     Q("solB.q3a", "The 1D CNN Input (500, 7) → Conv1D 16 k3 → MaxPool 2 → Conv1D 32 k5 → MaxPool 2 → Conv1D 64 k5 → Flatten → Dense 128 → "
