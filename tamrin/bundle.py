@@ -188,4 +188,7 @@ def render_bundle(parent: Path, pdf: bool = True, student=None) -> None:
     info = json.loads((parent / "run.json").read_text())
     names = info.get("assignments") or list(ALL)
     title = "tamrin: " + (", ".join(names) if len(names) < len(ALL) else "all assignments and solution-set checks")
-    _write(parent, sections, title, f"assignment report · {parent.name}", pdf, page_info(meta))
+    name = names[0] if len(names) == 1 else "all" if len(names) == len(ALL) else None
+    quick = meta["preset"] in ("quick", "smoke")
+    call = f"tamrin.run({name!r}, quick={quick}, pdf=False)" if name else None
+    _write(parent, sections, title, f"assignment report · {parent.name}", pdf, page_info(meta), call)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tamrin.report.notebook import experiment_call
 from tamrin.report.page import PageInfo, page_info
 from tamrin.report.sections import Section, load_sections, save_sections
 from tamrin.runs import atomic_write_bytes, atomic_write_text
@@ -55,10 +56,13 @@ def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) ->
     return out
 
 
-def _write(path: Path, sections, title, subtitle, pdf: bool, page: PageInfo | None = None):
+def _write(path: Path, sections, title, subtitle, pdf: bool, page: PageInfo | None = None, call: str | None = None):
+    """report.html, report.ipynb and (with pdf) report.pdf: the same sections in the same order."""
     from tamrin.report.html import render_html
+    from tamrin.report.notebook import render_notebook
 
     atomic_write_text(path / "report.html", render_html(sections, path, title, subtitle, page))
+    atomic_write_text(path / "report.ipynb", render_notebook(sections, path, title, subtitle, page, call))
     if pdf:
         from tamrin.report.pdf import render_pdf
 
@@ -82,7 +86,7 @@ def render_run_dir(path: Path, pdf: bool = True, student: Student | None = None)
     framed[0] = Section("Overview", framed[0].blocks, 1)
     title = meta.get("title", path.name)
     subtitle = f"tamrin report · {path.name}"
-    _write(path, framed, title, subtitle, pdf, page_info(meta))
+    _write(path, framed, title, subtitle, pdf, page_info(meta), experiment_call(meta))
 
 
 def render_combined(parent: Path, children: list[Path], pdf: bool = True, student: Student | None = None) -> None:
