@@ -33,3 +33,14 @@ def test_recall_change_branches():
     assert "happy (10.0% -> 30.0%)" in recall_change_text(np.array([0.5, 0.1, 0.2]), np.array([0.4, 0.3, 0.2]), cls)
     tie = recall_change_text(np.array([0.1, 0.1, 0.5]), np.array([0.2, 0.2, 0.4]), cls)
     assert tie.startswith("The classes") and "angry" in tie and "happy" in tie
+
+
+def test_class_balance_text_branches():
+    from tamrin.experiments._fer_data import balance_text
+
+    cls = ["a", "b", "c"]
+    assert "balanced, so a plain" in balance_text(np.array([100, 100, 100]), cls, True)
+    assert "dominate" not in balance_text(np.array([100, 100, 100]), cls, True)
+    assert balance_text(np.array([120, 100, 100]), cls, True).count("Mildly imbalanced") == 1
+    assert "Strongly imbalanced" in balance_text(np.array([1200, 436, 1200]), cls, False) and "not used" in balance_text(
+        np.array([1200, 436, 1200]), cls, False)

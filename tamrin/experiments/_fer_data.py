@@ -93,13 +93,7 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
 
     counts = np.bincount(ytr, minlength=k)
     bal = Section("Class balance and how it is handled", level=2)
-    imb = counts.max() / max(1, counts.min())
-    bal.text(f"The largest training class has {counts.max():,} images and the smallest "
-             f"({classes[int(counts.argmin())]}) {counts.min():,}: an imbalance ratio of {imb:.1f}. A plain cross-entropy "
-             f"would let the large classes dominate the gradient, so the loss weighs class c by w_c = N / (K · n_c) "
-             f"(N = {n:,} images, K = {k} classes): each class then contributes the same total weight."
-             + (" The weights are used in every training run below." if cfg.class_weights else
-                " (class_weights=false: the weights are shown but not used.)"))
+    bal.text(balance_text(counts, classes, cfg.class_weights))
     bal.figure(run.save_figure(figs.bar(classes, counts, "training images per class", "images", fmt="{:.0f}"), "class_balance"),
                "Training images per class.", width=0.7, base=run.path)
     bal.table(["class", "training images", "share", "loss weight w_c"],
@@ -122,3 +116,20 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
     aug.figure(run.save_figure(grid, "augmented"), "Three training images per class, each followed by one random "
                "augmented version (as the network sees it in one epoch).", width=0.8, base=run.path)
     return [s, bal, aug]
+
+
+def balance_text(counts: np.ndarray, classes, class_weights: bool) -> str:
+    """The class-balance paragraph, with the branch the counts call for (balanced, mildly or strongly imbalanced)."""
+    n, k = int(counts.sum()), len(counts)
+    imb = counts.max() / max(1, counts.min())
+    head = (f"The largest training class has {counts.max():,} images and the smallest "
+            f"({classes[int(counts.argmin())]}) {counts.min():,}: an imbalance ratio of {imb:.2f}. ")
+    if imb < 1.05:
+        why = (f"The classes are balanced, so a plain cross-entropy already gives each class the same total weight; the "
+               f"class weights w_c = N / (K · n_c) (N = {n:,} images, K = {k} classes) are all close to 1.")
+    else:
+        why = ((f"{'Mildly' if imb < 1.5 else 'Strongly'} imbalanced: a plain cross-entropy would let the larger classes "
+                f"dominate the gradient, so the loss weighs class c by w_c = N / (K · n_c) (N = {n:,} images, K = {k} classes): "
+                "each class then contributes the same total weight."))
+    return head + why + (" The weights are used in every training run below." if class_weights else
+                         " (class_weights=false: the weights are shown but not used.)")

@@ -87,8 +87,9 @@ def hessian_cost(n_params: int, bytes_per_value: int = 4) -> dict:
 
 
 def human_bytes(b: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if abs(b) < 1024 or unit == "PB":
+    """Binary units (powers of 1024) named as such: KiB, MiB, GiB, TiB, PiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(b) < 1024 or unit == "PiB":
             return f"{b:.3g} {unit}"
         b /= 1024
-    return f"{b:.3g} PB"
+    return f"{b:.3g} PiB"
