@@ -28,7 +28,6 @@ class Experiment:
     run: Callable
     order: int = 100  # position in `tamrin list` and `run all`
     trains: bool = True  # trains a model (used by the generic resume test)
-    in_all: bool = True  # part of `tamrin run all`
 
     def default_config(self, quick: bool = False):
         if quick and hasattr(self.config, "quick"):
