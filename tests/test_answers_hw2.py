@@ -295,3 +295,19 @@ def test_t6b_expected_loss_by_gauss_hermite_quadrature(rec):
         total += np.prod(weights[list(idx)]) * 0.5 * (y - np.sum(w * (1 + np.sqrt(a) * e) * x)) ** 2
     assert v["expected_loss"] == pytest.approx(total, abs=1e-12)
     assert v["penalty"] == pytest.approx(total - 0.5 * (y - w @ x) ** 2, abs=1e-12)
+
+
+def test_t2b_phi_and_width_normalisation(rec):
+    """φ by hand vs np.corrcoef on random vectors; a digit width-normalised by the lab has the asked box width."""
+    from tamrin.answers.hw2.t2_t3 import phi
+    from tamrin.labs.width_norm import box_width, normalise_width
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random(300) < 0.3, rng.random(300) < 0.5
+    assert phi(a, b) == pytest.approx(np.corrcoef(a, b)[0, 1], abs=1e-12)
+    img = np.zeros((28, 28), np.uint8)
+    img[5:20, 12:16] = 200  # a thin "1", 4 pixels wide
+    assert box_width(normalise_width(img, 12)) == 12
+    v = rec("hw2.t2b")["values"]
+    assert v["measured_box_widths"] == pytest.approx(v["widths"], abs=1.0)
+    assert 0 < v["error_corr_width"] <= 1 and 0 < v["error_corr_raw"] <= 1
