@@ -311,3 +311,11 @@ def test_t2b_phi_and_width_normalisation(rec):
     v = rec("hw2.t2b")["values"]
     assert v["measured_box_widths"] == pytest.approx(v["widths"], abs=1.0)
     assert 0 < v["error_corr_width"] <= 1 and 0 < v["error_corr_raw"] <= 1
+
+
+def test_hw2_records_are_readable(rec):
+    """Short `how` lines (no object reprs leaking into the report) and a first sentence that fits a summary."""
+    for qid in HW2:
+        r = rec(qid)
+        assert len(r["how"]) < 400 and "array(" not in r["how"] and "object at" not in r["how"], qid
+        assert "array(" not in r["answer"], qid

@@ -90,7 +90,9 @@ def steps_vs_batch(ctx) -> Answer:
     fig_path = ctx.figure(fig, "hw2_t1a_steps_vs_batch")
     small = "close to" if abs(s1 + 1) < 0.3 else ("shallower than" if s1 > -1 else "steeper than")
     large = ("almost flat" if s2 > -0.2 else "much shallower" if s2 > -0.6 else "still steep")
-    text = (f"Measured on {len(y):,} MNIST digits with softmax regression, each batch size at the best of the rates "
+    head = (f"The updates needed fall {'about as 1/B' if abs(s1 + 1) < 0.3 else f'as B^({s1:.2f})'} for small batches and "
+            f"{'level off at a floor' if s2 > -0.3 else 'keep falling'} for large ones. ")
+    text = head + (f"Measured on {len(y):,} MNIST digits with softmax regression, each batch size at the best of the rates "
             f"{', '.join(f'{r:g}' for r in RATES)}: reaching training loss {TARGET:g} takes {best[ok[0]][0]} updates at "
             f"B = {ok[0]} and {best[ok[-1]][0]} at B = {ok[-1]}. The curve falls and then flattens. Small batches "
             f"(B ≤ {ok[k]}): log-log slope {s1:.2f}, {small} −1 — the gradient estimate's variance is ∝ 1/B, so small batches "
@@ -122,7 +124,8 @@ def batchnorm_noise(ctx) -> Answer:
     from tamrin.labs.nets import MLP
     from tamrin.labs.stats import loglog_slope
 
-    x, _, source = small_mnist("", None, 14, 600, ctx.seed)
+    x, _, ds = small_mnist("", None, 14, 600, ctx.seed)
+    source = ds.source
     torch.manual_seed(ctx.seed)
     model = MLP(196, hidden=(64,), bn=True).double()
     x = x.double()
@@ -198,7 +201,8 @@ def saturated_sigmoid(ctx) -> Answer:
     from tamrin.labs.data import small_mnist
     from tamrin.labs.nets import layer_grad_norms
 
-    x, y, source = small_mnist("", None, 14, 600, ctx.seed)
+    x, y, ds = small_mnist("", None, 14, 600, ctx.seed)
+    source = ds.source
     x = ((x - x.min()) / (x.max() - x.min())).double()  # back to pixel intensities in [0, 1]: non-negative inputs
     rows, stats = [], {}
     for init in ("positive", "xavier"):
