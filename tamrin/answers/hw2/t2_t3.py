@@ -163,8 +163,8 @@ def backprop_by_hand(ctx) -> Answer:
             + ", ".join(f"∂L_reg/∂{k} = {hand[k]:.6f}" for k in ("w", "b", "x", "t")) + ".")
     return Answer(
         text,
-        values={"inputs": {k: v[k] for k in ("w", "x", "b", "t")}, "lambda": LAM,
-                "derivatives": {k: float(hand[k]) for k in names}},
+        values={**{k: v[k] for k in ("w", "x", "b", "t")}, "lambda": LAM,
+                **{f"dLreg_d{k}": float(hand[k]) for k in names}},
         how="the chain rule written out (chain_rule), the scalar engine tamrin.scratch.autodiff.Value and its graph "
             "drawing (tamrin.experiments.autodiff_graph.build_graph, tamrin.scratch.autodiff_graph.draw_graph)",
         checks=[close("PyTorch autograd, every node (retain_grad) vs the chain rule", [auto[k] for k in names],
@@ -258,7 +258,7 @@ def initialisation(ctx) -> Answer:
             f"(Xavier/He), not arbitrarily small: too small and the signal fades layer by layer.")
     return Answer(
         text,
-        values={k: v for k, v in res.items()},
+        values={"inits": list(res), **{key: [r[key] for r in res.values()] for key in next(iter(res.values()))}},
         how=f"a 196-{width}-{width}-10 tanh MLP in PyTorch, four initialisations, {steps} full-batch SGD steps at rate 0.1 "
             f"(data: {source}); the rank of W₁ by NumPy's SVD",
         checks=[close("constant init: every row of W₁ equals the first after the SGD steps", c["row_spread"], 0.0, atol=1e-12),
@@ -377,7 +377,7 @@ def width_normalisation(ctx) -> Answer:
                 "all_wrong_width": n["all_wrong"], "all_wrong_raw": r["all_wrong"], "committee_err_width": n["committee_err"],
                 "committee_err_raw": r["committee_err"], "member_err_width": n["member_err"], "member_err_raw": r["member_err"]},
         how=f"tamrin.labs.width_norm.normalise_batch; members by tamrin.labs.minibatch.sgd_run; correlations by "
-            f"tamrin.labs.stats (data: {tr.source}, {te.source})",
+            f"tamrin.labs.stats (data: {' and '.join(dict.fromkeys([tr.source, te.source]))})",
         checks=[close("measured bounding-box width after normalisation vs the target width", widths_seen, list(WIDTHS), atol=1.0),
                 close("error correlation of members 1 and 2 (width): φ from the 2×2 counts vs np.corrcoef",
                       phi(n["err"][0], n["err"][1]), float(np.corrcoef(n["err"][0], n["err"][1])[0, 1]), atol=1e-12)])
