@@ -154,7 +154,8 @@ def backprop_by_hand(ctx) -> Answer:
         dn[i] -= h
         fd.append((lreg(*up) - lreg(*dn)) / (2 * h))
     names = list(SYMBOLIC)
-    text = ("∂L_reg/∂w = (y − t)·y(1 − y)·x + λw and ∂L_reg/∂b = (y − t)·y(1 − y); the others below. Graph (see the figure): w and x enter a product, b is added to give z; σ gives y; y − t is squared and halved "
+    text = ("∂L_reg/∂w = (y − t)·y(1 − y)·x + λw and ∂L_reg/∂b = (y − t)·y(1 − y); the others below. "
+            "Graph (see the figure): w and x enter a product, b is added to give z; σ gives y; y − t is squared and halved "
             "into L; w is also squared and halved into R, which is multiplied by λ; L + λR = L_reg. The backward pass, from "
             "the output: ∂L_reg/∂L = 1, ∂L_reg/∂R = λ, ∂L_reg/∂λ = R = ½w², ∂L_reg/∂y = y − t, ∂L_reg/∂z = (y − t)·σ'(z) = "
             "(y − t)·y(1 − y), ∂L_reg/∂b = (y − t)·y(1 − y), ∂L_reg/∂x = (y − t)·y(1 − y)·w, ∂L_reg/∂t = −(y − t), and "
@@ -239,7 +240,8 @@ def initialisation(ctx) -> Answer:
                      "saturated": sat, "mean_dtanh": dtanh, "grad_w1": g1, "loss_first": losses[0], "loss_last": losses[-1]}
     z, c, xa, lg = res["zero"], res["constant"], res["xavier"], res["large"]
     width = 32
-    text = (f"Equal starting weights keep the hidden units identical; large ones saturate them. Random: if all weights start equal, every hidden unit of a layer computes the same function and gets the same "
+    text = (f"Equal starting weights keep the hidden units identical; large ones saturate them. "
+            f"Random: if all weights start equal, every hidden unit of a layer computes the same function and gets the same "
             f"gradient, so they stay equal forever — the layer behaves like one unit. Measured on a 196-{width}-{width}-10 tanh "
             f"network after {steps} SGD steps: from a constant init (every weight 0.05) all {width} rows of W₁ are still equal "
             f"(largest difference {c['row_spread']:.1e}; rank of W₁ = {c['rank']}); from all zeros the hidden weights never "
@@ -287,7 +289,8 @@ def one_gd_step(ctx) -> Answer:
     (0.5 * (torch.sigmoid(w * v["x"] + b) - v["t"]) ** 2 + LAM * 0.5 * w ** 2).backward()
     opt.step()
     verdict = "decreases" if after < before else "does not decrease (the step overshoots)"
-    text = (f"w = {w1:.6f}, b = {b1:.6f} after the step. Random start (seed {ctx.seed}): w = {v['w']:.4f}, b = {v['b']:.4f}; input x = {v['x']:.4f}, target t = {v['t']:.4f}, "
+    text = (f"w = {w1:.6f}, b = {b1:.6f} after the step. "
+            f"Random start (seed {ctx.seed}): w = {v['w']:.4f}, b = {v['b']:.4f}; input x = {v['x']:.4f}, target t = {v['t']:.4f}, "
             f"λ = {LAM:g}. With one input an epoch is one step: w ← w − 0.1·∂L_reg/∂w = {v['w']:.4f} − {LR:g}·({d['w']:.6f}) = "
             f"{w1:.6f}, b ← b − 0.1·∂L_reg/∂b = {v['b']:.4f} − {LR:g}·({d['b']:.6f}) = {b1:.6f} (x and t are data and are not "
             f"updated). L_reg goes from {before:.6f} to {after:.6f}: it {verdict}.")
@@ -354,7 +357,8 @@ def width_normalisation(ctx) -> Answer:
         wn.append(_linear_member(_flat14(a), tr.labels, _flat14(b), ctx.seed + i))
     r, n = _stats(raw, te.labels), _stats(wn, te.labels)
     less = n["corr"] < r["corr"]
-    text = (f"Width normalisation, a different digit width per member. The paper's preprocessing is width normalisation: each digit's bounding box is rescaled to a fixed width "
+    text = (f"Width normalisation, a different digit width per member. "
+            f"The paper's preprocessing is width normalisation: each digit's bounding box is rescaled to a fixed width "
             f"(10, 12, …, 20 pixels in the paper; the height is kept) and re-centred, so each member of the committee is trained "
             f"on the same digits with a different aspect ratio. The members then see "
             f"genuinely different inputs — here the measured mean box widths after normalisation are "

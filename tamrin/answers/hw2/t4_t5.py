@@ -100,7 +100,8 @@ def adam_bias_correction(ctx) -> Answer:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig_path = ctx.figure(fig, "hw2_t4b_adam_bias")
-    text = (f"Because m_0 = 0, E[m_t] = (1 − β₁ᵗ)·E[g], and m̂_t divides that factor back out. Unrolling m_t = β₁m_(t−1) + (1 − β₁)g_t from m₀ = 0 gives m_t = (1 − β₁) Σ_(s=1..t) β₁^(t−s) g_s, whose weights "
+    text = (f"Because m_0 = 0, E[m_t] = (1 − β₁ᵗ)·E[g], and m̂_t divides that factor back out. "
+            f"Unrolling m_t = β₁m_(t−1) + (1 − β₁)g_t from m₀ = 0 gives m_t = (1 − β₁) Σ_(s=1..t) β₁^(t−s) g_s, whose weights "
             f"sum to 1 − β₁ᵗ, not 1. For gradients with a common mean, E[m_t] = (1 − β₁ᵗ)·E[g]: with β₁ = {B1:g} only "
             f"{1 - B1:.0%} of E[g] at t = 1 and {1 - B1 ** 5:.0%} at t = 5 — m_t is pulled toward its zero start, until β₁ᵗ ≈ 0 "
             f"(t ≫ 1/(1 − β₁) = {1 / (1 - B1):.0f}). Dividing by exactly that sum, m̂_t = m_t/(1 − β₁ᵗ), makes the weights sum to 1, "
@@ -163,7 +164,8 @@ def gd_closed_form(ctx) -> Answer:
     eps, t = 0.05, 40
     iterated = quadratic.gd(w0, h, eps, t)[-1]
     closed = q @ np.diag((1 - 2 * eps * lam) ** t) @ q.T @ w0
-    text = (f"w_t = Q(I − 2εΛ)ᵗQᵀw_0. In H's eigenbasis v = Qᵀw the update decouples: v_(t+1),i = (1 − 2ελ_i)v_t,i, so v_t,i = (1 − 2ελ_i)ᵗ v_0,i and "
+    text = (f"w_t = Q(I − 2εΛ)ᵗQᵀw_0. "
+            f"In H's eigenbasis v = Qᵀw the update decouples: v_(t+1),i = (1 − 2ελ_i)v_t,i, so v_t,i = (1 − 2ελ_i)ᵗ v_0,i and "
             f"w_t = Q(I − 2εΛ)ᵗQᵀw_0 = (I − 2εH)ᵗw_0. Each eigen-direction shrinks (or grows) geometrically at its own rate "
             f"|1 − 2ελ_i|; at ε = {eps:g} these are {', '.join(f'{abs(1 - 2 * eps * v):.2f}' for v in lam)} for λ = "
             f"{', '.join(f'{v:g}' for v in lam)}: the smallest eigenvalue's direction is the slowest.")
@@ -183,7 +185,8 @@ def gd_convergence(ctx) -> Answer:
     meas = quadratic.measured_threshold(w0, h)
     below, above = quadratic.stable(w0, h, 0.98 * pred), quadratic.stable(w0, h, 1.02 * pred)
     conv_below = quadratic.converges(w0, h, 0.98 * pred, steps=2000)
-    text = (f"GD converges iff 0 < ε < 1/λ_max (here {pred:.4g}). w_t → 0 for every w_0 iff |1 − 2ελ_i| < 1 for all i, that is (for positive-definite H, λ_i > 0) 0 < ε < 1/λ_max. "
+    text = (f"GD converges iff 0 < ε < 1/λ_max (here {pred:.4g}). "
+            f"w_t → 0 for every w_0 iff |1 − 2ελ_i| < 1 for all i, that is (for positive-definite H, λ_i > 0) 0 < ε < 1/λ_max. "
             f"For λ = {', '.join(f'{v:g}' for v in lam)}: 1/λ_max = {pred:.4g}. Measured by running GD (no formula, bisection "
             f"on ε): the largest stable step is {meas:.4g}; at 0.98/λ_max GD {'converges' if conv_below else 'does not converge'}, "
             f"at 1.02/λ_max it {'diverges' if not above else 'does not diverge'}. The speed is set by max_i |1 − 2ελ_i|, so the best "
@@ -204,7 +207,8 @@ def newton(ctx) -> Answer:
     h, _, _, w0 = _bowl(ctx)
     _, hess = _torch_grad_hess(h, w0)
     w1 = quadratic.newton_step(w0, h)
-    text = (f"One step: Newton's method lands on the minimum at once. w_(t+1) = w_t − [∇²f]⁻¹∇f(w_t) = w_t − (2H)⁻¹·2Hw_t = 0. For a quadratic the second-order "
+    text = (f"One step: Newton's method lands on the minimum at once. "
+            f"w_(t+1) = w_t − [∇²f]⁻¹∇f(w_t) = w_t − (2H)⁻¹·2Hw_t = 0. For a quadratic the second-order "
             f"model is exact, so from any w_0 it lands on the minimum w* = 0 in one step (H invertible), whatever the "
             f"conditioning: measured ‖w_1‖ = {np.linalg.norm(w1):.1e} from ‖w_0‖ = {np.linalg.norm(w0):.3g}.")
     return Answer(
@@ -262,7 +266,8 @@ def why_not_newton(ctx) -> Answer:
     gd_pt = saddles.trajectory(saddles.plain_saddle_grad, "GD", start, 0.1, 30, escape_radius=1e9)[-1]
     big = 10_000_000
     cost = quadratic.hessian_cost(big)
-    text = (f"The Hessian is far too expensive, and the loss is not convex. Newton needs the Hessian: n² second derivatives for n parameters, and a solve with it costing ~⅔n³. Measured with "
+    text = (f"The Hessian is far too expensive, and the loss is not convex. "
+            f"Newton needs the Hessian: n² second derivatives for n parameters, and a solve with it costing ~⅔n³. Measured with "
             f"torch.autograd.functional.hessian on small tanh networks of n = {', '.join(str(n) for n in sizes)} parameters: "
             f"{', '.join(f'{s * 1e3:.0f}' for s in secs)} ms, log-log slope {slope:.2f}"
             + (" (close to 2: " if slope > 1.7 else " (below the asymptotic 2 because at these tiny sizes each pass's fixed "

@@ -35,7 +35,8 @@ def _sympy_expected_gradient() -> bool:
 def expected_gradient(ctx) -> Answer:
     x, y, w = _problem(ctx)
     r = gaussian_dropout_grads(x, y, w, ALPHA, samples=N_SAMPLES, seed=ctx.seed)
-    text = (f"E[∂J₁/∂w_i] = −(y_d − Σ_k w_k x_k)x_i + α w_i x_i². Write δ_k = √α·w_k·ε_k with ε_k ~ N(0, 1) independent (this is what δ_k ~ N(0, αw_k²) means: the noise scales "
+    text = (f"E[∂J₁/∂w_i] = −(y_d − Σ_k w_k x_k)x_i + α w_i x_i². "
+            f"Write δ_k = √α·w_k·ε_k with ε_k ~ N(0, 1) independent (this is what δ_k ~ N(0, αw_k²) means: the noise scales "
             f"with the weight, so it moves with w_k). With the residual e = y_d − Σ_k w_k x_k, ∂J₁/∂w_i = −(e − Σ_k δ_k x_k)(1 + "
             f"√α ε_i)x_i. Taking the expectation, E[δ_k] = 0 and E[ε_i δ_k] = √α w_i for k = i (0 otherwise), so "
             f"E[∂J₁/∂w_i] = −(y_d − Σ_k w_k x_k)x_i + α w_i x_i²: the noise-free gradient plus a weight-decay term α w_i x_i². "
