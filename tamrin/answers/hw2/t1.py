@@ -166,6 +166,9 @@ def batchnorm_noise(ctx) -> Answer:
                       noise[sizes[0]]["eval_rel_std"] < 1e-12, f"{noise[sizes[0]]['eval_rel_std']:.1e}")])
 
 
+TRAIN_STEPS = 60  # full-batch Adam steps for both nets: enough for the Xavier net to fit most of the 400 images
+
+
 def _sigmoid_net(init: str, seed: int):
     from tamrin.labs.nets import MLP, init_weights
 
@@ -218,7 +221,7 @@ def saturated_sigmoid(ctx) -> Answer:
     from tamrin.labs.data import small_mnist
     from tamrin.labs.nets import layer_grad_norms
 
-    x, y, ds = small_mnist("", None, 14, 600, ctx.seed)
+    x, y, ds = small_mnist("", None, 14, 400, ctx.seed)
     source = ds.source
     x = ((x - x.min()) / (x.max() - x.min())).double()  # back to pixel intensities in [0, 1]: non-negative inputs
     rows, stats = [], {}
@@ -227,7 +230,7 @@ def saturated_sigmoid(ctx) -> Answer:
         zs = _pre_activations(net, x)
         ds = [torch.sigmoid(z) * (1 - torch.sigmoid(z)) for z in zs]  # σ'(z)
         grads = layer_grad_norms(net, net.linears(), x, y)
-        acc = _train(net, x, y, 100, 0.01)
+        acc = _train(net, x, y, TRAIN_STEPS, 0.01)
         stats[init] = {"mean_dsigma": [float(d.mean()) for d in ds], "saturated": [float((d < 1e-3).double().mean()) for d in ds],
                        "spread": [float(torch.sigmoid(z).std(0).mean()) for z in zs], "grad_w1": grads[0],
                        "train_acc": acc}
@@ -243,7 +246,7 @@ def saturated_sigmoid(ctx) -> Answer:
              f"is {p['spread'][-1]:.1e} in the last hidden layer vs {xv['spread'][-1]:.1e} with Xavier init): every image looks "
              f"the same to the output layer; (2) back-propagation multiplies by "
              f"σ'(z) ≈ 0 at every layer, so the gradients vanish: ‖∂L/∂W₁‖ = {p['grad_w1']:.1e} vs {xv['grad_w1']:.1e} with "
-             f"Xavier init. After the same 100 full-batch Adam steps (rate 0.01) the training accuracy is {p['train_acc']:.1%} vs "
+             f"Xavier init. After the same {TRAIN_STEPS} full-batch Adam steps (rate 0.01) the training accuracy is {p['train_acc']:.1%} vs "
              f"{xv['train_acc']:.1%}. Weights should be small and random (both signs), e.g. Xavier, so that z stays in "
              f"σ's non-saturated range.")
             if fit else
@@ -257,13 +260,13 @@ def saturated_sigmoid(ctx) -> Answer:
                 "train_acc_positive": p["train_acc"],
                 "train_acc_xavier": xv["train_acc"]},
         how=f"a 196-64-64-64-10 all-sigmoid MLP (tamrin.labs.nets) with weights U(0, 1) ('positive') vs Xavier, "
-            f"σ'(z) from the pre-activations, tamrin.labs.nets.layer_grad_norms, 100 full-batch Adam steps (data: {source})",
+            f"σ'(z) from the pre-activations, tamrin.labs.nets.layer_grad_norms, {TRAIN_STEPS} full-batch Adam steps (data: {source})",
         checks=[close("Xavier net: ∂L/∂W₁[0, centre pixel] by central finite differences vs autograd", *fd["xavier"], atol=1e-9, rtol=1e-5),
                 holds("saturated net: the finite-difference ∂L/∂W₁[0, centre pixel] (no autograd) is below 1e-10 too",
                       abs(fd["positive"][0]) < 1e-10, f"{fd['positive'][0]:.1e}"),
                 holds("the saturated net's first-layer gradient is far below the Xavier net's", p["grad_w1"] < 0.01 * xv["grad_w1"],
                       f"{p['grad_w1']:.2e} vs {xv['grad_w1']:.2e}")],
-        tables=[(["init", "mean σ'(z) layer 1", "layer 2", "layer 3", "‖∂L/∂W₁‖", "spread of last hidden layer over images", "train acc after 100 Adam steps"],
+        tables=[(["init", "mean σ'(z) layer 1", "layer 2", "layer 3", "‖∂L/∂W₁‖", "spread of last hidden layer over images", f"train acc after {TRAIN_STEPS} Adam steps"],
                  rows, "All-sigmoid MLP, large positive weights vs Xavier.")])
 
 

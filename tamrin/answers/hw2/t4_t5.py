@@ -244,7 +244,7 @@ def why_not_newton(ctx) -> Answer:
     from tamrin.labs import saddles
     from tamrin.labs.stats import loglog_slope
 
-    hidden = (4, 8, 16, 32, 64)
+    hidden = (4, 8, 16, 32, 48)
     sizes, secs = [], []
     for hdim in hidden:
         loss, theta = _mlp_loss(hdim, ctx.seed)
