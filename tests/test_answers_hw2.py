@@ -319,3 +319,10 @@ def test_hw2_records_are_readable(rec):
         r = rec(qid)
         assert len(r["how"]) < 400 and "array(" not in r["how"] and "object at" not in r["how"], qid
         assert "array(" not in r["answer"], qid
+
+
+def test_t5e_hessian_memory_is_quadratic(rec):
+    v = rec("hw2.t5e")["values"]
+    n = np.array(v["parameters"], float)
+    slope = np.polyfit(np.log(n), np.log(np.array(v["hessian_bytes"], float)), 1)[0]
+    assert slope == pytest.approx(2.0, abs=1e-9)

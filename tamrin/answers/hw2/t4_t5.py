@@ -245,13 +245,14 @@ def why_not_newton(ctx) -> Answer:
     from tamrin.labs.stats import loglog_slope
 
     hidden = (4, 8, 16, 32, 48)
-    sizes, secs = [], []
+    sizes, secs, mem = [], [], []
     for hdim in hidden:
         loss, theta = _mlp_loss(hdim, ctx.seed)
         t0 = time.perf_counter()
         hess = torch.autograd.functional.hessian(loss, theta)
         secs.append(time.perf_counter() - t0)
         sizes.append(theta.numel())
+        mem.append(hess.element_size() * hess.numel())  # bytes of the Hessian tensor torch returned
     slope = loglog_slope(sizes, secs)
     eig = np.linalg.eigvalsh(hess.numpy())
     neg = float((eig < -1e-10).mean())
@@ -269,7 +270,8 @@ def why_not_newton(ctx) -> Answer:
     text = (f"The Hessian is far too expensive, and the loss is not convex. "
             f"Newton needs the Hessian: n² second derivatives for n parameters, and a solve with it costing ~⅔n³. Measured with "
             f"torch.autograd.functional.hessian on small tanh networks of n = {', '.join(str(n) for n in sizes)} parameters: "
-            f"{', '.join(f'{s * 1e3:.0f}' for s in secs)} ms, log-log slope {slope:.2f}"
+            f"{', '.join(f'{s * 1e3:.0f}' for s in secs)} ms and {', '.join(quadratic.human_bytes(b) for b in mem)} (float64), "
+            f"time log-log slope {slope:.2f}"
             + (" (close to 2: " if slope > 1.7 else " (below the asymptotic 2 because at these tiny sizes each pass's fixed "
                "overhead dominates; ")
             + f"it takes one backward pass per column, each costing O(n), so time grows like n²). For a modest "
@@ -286,12 +288,13 @@ def why_not_newton(ctx) -> Answer:
             "approximations at most.")
     return Answer(
         text,
-        values={"parameters": sizes, "hessian_seconds": secs, "loglog_slope": slope, "negative_eigen_fraction": neg,
+        values={"parameters": sizes, "hessian_seconds": secs, "hessian_bytes": mem, "loglog_slope": slope, "negative_eigen_fraction": neg,
                 "newton_on_saddle": newton_pt, "gd_on_saddle": gd_pt, "hessian_bytes_10M": cost["hessian_bytes"]},
         how="torch.autograd.functional.hessian timed for growing n; tamrin.labs.quadratic.hessian_cost; the saddle of "
             "tamrin.labs.saddles",
         checks=[close(f"Hessian columns {cols} of the n = {sizes[-1]} network: central differences of the gradient vs autograd",
                       fd, hess.numpy()[:, cols], atol=1e-6),
                 close("the Hessian is symmetric", hess.numpy(), hess.numpy().T, atol=1e-12),
+                close("measured Hessian memory = 8·n² bytes (float64)", mem, [8 * n * n for n in sizes], atol=0),
                 close("Newton's step on x² − y² lands exactly on the saddle (0, 0)", newton_pt, [0.0, 0.0], atol=1e-15),
                 holds("GD moves away from the saddle: |y| grew", abs(gd_pt[1]) > abs(start[1]))])
