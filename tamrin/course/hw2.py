@@ -23,8 +23,8 @@ QUESTIONS = [
     Q("hw2.t5c", "f(w) = wᵀHw: when does gradient descent converge (the condition on ε)?"),
     Q("hw2.t5d", "f(w) = wᵀHw: Newton's update, and how many steps it needs."),
     Q("hw2.t5e", "Why Newton's method is not used to train deep networks."),
-    Q("hw2.t6a", "J = ½(y_d − Σ_k (w_k + δ_k) x_k)² with δ_k ~ N(0, α w_k²): E[∂J/∂w_i], simplified."),
-    Q("hw2.t6b", "The regularisation that this multiplicative Gaussian noise amounts to."),
+    Q("hw2.t6a", "Additive Gaussian dropout J₁ = ½(y_d − Σ_k (w_k + δ_k) x_k)² with δ_k ~ N(0, α w_k²): E[∂J₁/∂w_i], simplified."),
+    Q("hw2.t6b", "Can this Gaussian dropout be interpreted as a regulariser, and which one?"),
     Q("hw2.p1", "Fully connected networks from scratch (layers, backpropagation, optimisers, dropout, batch norm), checked numerically.",
       answer=False, experiments=("fc-from-scratch",)),
     Q("hw2.p2", "Forward-Forward on MNIST: supervised (labels embedded in the image, wrong labels for negatives) and unsupervised "
