@@ -7,7 +7,7 @@ and confirmed independently. `tamrin answers` runs them; `tamrin.course` says wh
         ...
         return Answer("…", values={"parameters": n}, checks=[close("torch parameter count", n, m)])
 
-Modules: one per assignment (hw2.py, hw4.py, p4.py, solA.py, solB.py), each registering its ids.
+Modules or packages: one per assignment (hw2, hw4, p4, solA, solB), each registering its ids.
 """
 from __future__ import annotations
 
