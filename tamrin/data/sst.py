@@ -98,7 +98,7 @@ def parse_tree(line: str, n_classes: int = 5) -> Example:
     return Example(words, spans[-1][2], phrases)
 
 
-_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'./][a-z0-9]+)*(?=n't)|[a-z0-9]+(?:[-'./][a-z0-9]+)*|[^\sa-z0-9]")
+_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-./][a-z0-9]+)*(?=n't)|[a-z0-9]+(?:[-./][a-z0-9]+)*|[^\sa-z0-9]")
 
 
 def tokenize(text: str) -> list[str]:
