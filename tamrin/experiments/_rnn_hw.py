@@ -75,11 +75,11 @@ def unroll(model: SentenceRNN, ids: list[int], itos) -> dict:
         probs = model.softmax(model.head(h_n))  # many-to-one: one softmax, after the last word
         m2o = [p for p in rec.softmax_out]
         rec.softmax_out.clear()
-        tag = [model.softmax(model.head(_state(o)[-1])) for o in outs]  # a tagger: one softmax per step
+        for o in outs:  # a many-to-many tagger: the same output layer and softmax after every step
+            model.softmax(model.head(_state(o)[-1]))
         tagger = [p for p in rec.softmax_out]
         rec.softmax_out.clear()
         packed = model.predict_proba(torch.tensor([ids]))  # the batched, packed path used for evaluation
-        assert len(tag) == len(tagger)
     finally:
         rec.close()
         model.train(was)

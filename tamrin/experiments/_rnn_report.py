@@ -99,7 +99,8 @@ def report(cfg, run, prep, results, numpy_res) -> list[Section]:
     c.table(cols, [[r["model"], f"{r['train_examples']:,} {r['level']}s", r["params"], r["epochs"], r["steps"], r["best_epoch"],
                     r["train_acc"], r["dev_acc"], r["dev_macro_f1"]] + ([r["test_acc"]] if "test" in splits else []) +
                    [round(r["train_seconds"], 1)] for r in rows],
-            "Train accuracy on the training sentences; dev accuracy of the epoch kept (the best on dev). The last row is the NumPy RNN.")
+            "Train accuracy on the training sentences (phrase-level models are scored on the sentences too; their training curves "
+            "are over phrases); dev accuracy of the epoch kept (the best on dev). The last row is the NumPy RNN.")
     c.text(TX.target_sentence(best_row["model"], best_row["dev_acc"], 0.42))
     for line in TX.comparisons({r["model"]: r["dev_acc"] for r in torch_rows}):
         c.text(line)

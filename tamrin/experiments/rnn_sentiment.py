@@ -43,12 +43,12 @@ class Config:
     embed_dropout: float = 0.0
     train: TrainConfig = field(default_factory=_sentence_train)  # sentence-level recurrent models
     phrase_train: TrainConfig = field(default_factory=lambda: _sentence_train(epochs=3, batch_size=128))
-    bow_train: TrainConfig = field(default_factory=lambda: _sentence_train(epochs=8, batch_size=64, lr=5e-3, weight_decay=1e-6, grad_clip=0.0))
+    bow_train: TrainConfig = field(default_factory=lambda: _sentence_train(epochs=6, batch_size=64, lr=5e-3, weight_decay=1e-6, grad_clip=0.0))
     numpy_cell: str = "rnn"  # the from-scratch model: rnn | lstm | gru
-    numpy_train_limit: int = 2000  # training sentences for the NumPy RNN (0 = all)
-    numpy_epochs: int = 4
-    numpy_embed_dim: int = 32
-    numpy_hidden_dim: int = 32
+    numpy_train_limit: int = 0  # training sentences for the NumPy RNN (0 = all)
+    numpy_epochs: int = 6
+    numpy_embed_dim: int = 64
+    numpy_hidden_dim: int = 64
     numpy_batch_size: int = 32
     numpy_lr: float = 5e-3
     numpy_grad_clip: float = 5.0
@@ -59,7 +59,7 @@ class Config:
         return cls(models=["bow", "rnn", "lstm", "lstm@phrase"], train_fraction=0.3, embed_dim=64, hidden_dim=64,
                    train=_sentence_train(epochs=3), phrase_train=_sentence_train(epochs=1, batch_size=128),
                    bow_train=_sentence_train(epochs=5, batch_size=64, lr=5e-3, weight_decay=1e-6, grad_clip=0.0),
-                   numpy_train_limit=600, numpy_epochs=2)
+                   numpy_train_limit=1500, numpy_epochs=2, numpy_embed_dim=32, numpy_hidden_dim=32)
 
     @classmethod
     def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
