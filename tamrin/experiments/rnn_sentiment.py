@@ -57,7 +57,7 @@ class Config:
     @classmethod
     def quick(cls) -> "Config":
         return cls(models=["bow", "rnn", "lstm", "lstm@phrase"], train_fraction=0.3, embed_dim=64, hidden_dim=64,
-                   train=_sentence_train(epochs=3), phrase_train=_sentence_train(epochs=1, batch_size=128),
+                   train=_sentence_train(epochs=3), phrase_train=_sentence_train(epochs=2, batch_size=64),
                    bow_train=_sentence_train(epochs=5, batch_size=64, lr=5e-3, weight_decay=1e-6, grad_clip=0.0),
                    numpy_train_limit=1500, numpy_epochs=2, numpy_embed_dim=32, numpy_hidden_dim=32)
 
