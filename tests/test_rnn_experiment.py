@@ -137,3 +137,26 @@ def test_experiment_end_to_end_on_user_tsv_files(tmp_path):
     text = json.dumps([vars(b) for s in sections for b in s.blocks], default=str)
     assert "label outside the classes 0..4" in text and "label is not an integer" in text
     assert (out / "metrics_test.json").exists() and (out / "figures" / "rnn_unrolled.png").exists()
+
+
+def test_fit_uses_the_given_batches_every_epoch():
+    from tamrin.train import TrainConfig, fit
+
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(1, 2)
+
+        def forward(self, x):
+            if self.training:
+                seen.append(x[:, 0].long().tolist())
+            return self.lin(x)
+
+    x = torch.arange(10.0)[:, None]
+    y = torch.tensor([0, 1] * 5)
+    plan = {1: [torch.tensor([9, 8, 7]), torch.tensor([0, 1])], 2: [torch.tensor([2, 3, 4, 5, 6]), torch.tensor([1])]}
+    cfg = TrainConfig(epochs=2, batch_size=4, optimizer="adam", lr=1e-2, progress=False, channels_last=False)
+    res = fit(Spy(), (x, y), None, cfg, batches=lambda epoch: plan[epoch])
+    assert seen == [[9, 8, 7], [0, 1], [2, 3, 4, 5, 6], [1]] and len(res.history) == 2
