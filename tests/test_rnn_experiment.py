@@ -160,3 +160,11 @@ def test_fit_uses_the_given_batches_every_epoch():
     cfg = TrainConfig(epochs=2, batch_size=4, optimizer="adam", lr=1e-2, progress=False, channels_last=False)
     res = fit(Spy(), (x, y), None, cfg, batches=lambda epoch: plan[epoch])
     assert seen == [[9, 8, 7], [0, 1], [2, 3, 4, 5, 6], [1]] and len(res.history) == 2
+
+
+def test_textbook_inputs_check_reads_the_recorded_steps():
+    from tamrin.experiments._rnn_report import _textbook_inputs
+
+    assert _textbook_inputs(hw4_t3_measurement()["inputs_per_step"])
+    assert not _textbook_inputs(["step 1: x_1 = embedding('a'), a state that is not the previous step's output"])
+    assert not _textbook_inputs([])

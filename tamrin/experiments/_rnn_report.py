@@ -171,6 +171,15 @@ def _hw4_sections(cfg, run, prep, results, rows) -> list[Section]:
     h.text(TX.hw4_sentence(tiny["n_words"], tiny["softmax_calls_many_to_one"], tiny["softmax_calls_tagger"], tiny["n_classes"],
                            tiny["prob_sums"], f"a tiny untrained vanilla RNN on “{tiny['sentence']}”"))
     h.table(["inputs at each step (recorded by a forward pre-hook on the recurrent layer)"], [[x] for x in tiny["inputs_per_step"]])
+    h.table(["part", "question", "measured answer"], [
+        ["hw4.t3a", "outputs / softmax calls at test time", f"{tiny['softmax_calls_many_to_one']} for the {tiny['n_words']}-word sentence "
+                                                             f"(a tagger: {tiny['softmax_calls_tagger']})"],
+        ["hw4.t3b", "what ŷ is a distribution over", f"the {tiny['n_classes']} sentiment classes 0..{tiny['n_classes'] - 1} "
+                                                     f"(sum {tiny['prob_sums'][0]:.6f})"],
+        ["hw4.t3c", "inputs at time step t", ("x_t = embedding(word t) and h_(t-1) (h_0 = 0)" if _textbook_inputs(tiny["inputs_per_step"])
+                                              else "not the textbook pair (see the table above)") +
+         f"; {len(tiny['inputs_per_step'])} steps recorded"]],
+        "hw4.t3 in one table, every entry from the hooks above.")
     one_way = [(r, row) for r, row in zip(results, rows) if r["spec"].kind in ("rnn", "lstm", "gru") and r["spec"].pool == "last"]
     if one_way:
         r, row = max(one_way, key=lambda t: t[1]["dev_acc"])
@@ -199,6 +208,12 @@ def _hw4_sections(cfg, run, prep, results, rows) -> list[Section]:
     else:
         run.write_json("hw4_t3.json", {"tiny": tiny})
     return [h]
+
+
+def _textbook_inputs(steps: list[str]) -> bool:
+    """Every recorded step t took the embedding of word t and the previous step's output (h_0 = 0 first)."""
+    return bool(steps) and all(f"x_{t} = embedding(" in st and (f"h_{t - 1} (the output of step {t - 1})" in st if t > 1 else "h_0 = 0" in st)
+                               for t, st in enumerate(steps, 1))
 
 
 def _numpy_section(cfg, run, res, row) -> Section:
