@@ -121,12 +121,15 @@ def evaluate(model: nn.Module, data, batch_size: int = 512, loss_fn: Callable | 
 
 def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "model",
         augment: Callable | None = None, loss_fn: Callable | None = None, class_weights: torch.Tensor | None = None,
-        seed: int = 0, callbacks: list | None = None, checkpoint_meta: dict | None = None) -> FitResult:
+        seed: int = 0, callbacks: list | None = None, checkpoint_meta: dict | None = None,
+        batches: Callable | None = None) -> FitResult:
     """Train `model` on `train` = (x, y) tensors, select the best epoch on `val` = (x, y) (or the last
     epoch when val is None), checkpointing into run.checkpoints_dir/<tag>.pt every epoch.
 
     augment(x_batch, generator) -> x_batch is applied to each training batch.
     callbacks: functions f(epoch_record) called after each epoch (e.g. extra logging).
+    batches: batches(epoch) -> list of index tensors, that epoch's batches (e.g. length buckets for sequences,
+    tamrin.data.sst.bucket_batches); the same number every epoch; default: a random permutation cut into batch_size.
     checkpoint_meta: stored in the checkpoint as-is (plain data: e.g. {"classes": [...], "input_size": 32,
     "normalize": {"mean": [...], "std": [...]}}) so tools such as `tamrin explain` can rebuild the inputs.
     """
@@ -150,7 +153,9 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     opt = make_optimizer(model.parameters(), cfg)
     scaler = make_scaler(device, cfg.amp, cfg.amp_dtype)  # active only for float16 autocast
-    steps_per_epoch = math.ceil(math.ceil(len(x_tr) / world) / local_bs)
+    if batches is not None and world > 1:
+        raise UserError(f"{tag}: custom batches are not supported with torchrun")
+    steps_per_epoch = len(batches(1)) if batches is not None else math.ceil(math.ceil(len(x_tr) / world) / local_bs)
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
     total, warmup = cfg.epochs * steps_per_epoch, int(round(cfg.warmup_epochs * steps_per_epoch))
@@ -190,7 +195,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         order = D.epoch_indices(len(x_tr), seed, epoch)  # this rank's share of the epoch permutation
         loss_sum, correct, seen = 0.0, 0, 0
         bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{cfg.epochs}")
-        for step, idx in enumerate(_batches(order, local_bs)):
+        for step, idx in enumerate(batches(epoch) if batches is not None else _batches(order, local_bs)):
             if cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch:
                 break
             xb, yb = x_tr[idx], y_tr[idx]
