@@ -32,7 +32,7 @@ def _parse():
     ap.add_argument("--run-dir", default="", help="collect this finished run folder instead of running")
     ap.add_argument("--repeats", type=int, default=7, help="timed LSTM steps of each implementation")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "rnn_sentiment.json"))
-    ap.add_argument("--notes", default="", help="also write the BENCHMARKS.md section (markdown) to this file")
+    ap.add_argument("--notes", default="benchmarks/rnn_sentiment.md", help="where to write the BENCHMARKS.md section (benchmarks/collect.py gathers it)")
     return ap.parse_args()
 
 

@@ -117,3 +117,10 @@ def test_cli_unknown_id_is_one_line_exit_2(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tamrin.cli", "answers", "--format", "docx", "--out", str(tmp_path)],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and "pdf" in p.stderr
+
+
+def test_every_checkable_question_is_answered():
+    """Done when (issue #14): every id the catalogue marks as computable has its answer function."""
+    funcs = answers.registered()
+    missing = [q.id for q in course.questions() if q.answer and q.id not in funcs]
+    assert missing == []

@@ -186,3 +186,36 @@ def test_phrases_follow_the_numbers():
     assert "more slowly" in learning_phrase(1e-3, 1e-1) and "100×" in learning_phrase(1e-3, 1e-1)
     assert "same order" in learning_phrase(0.5, 1.0)
     assert "larger" in gain_phrase(1e19) and "did not help" in gain_phrase(0.5)
+
+
+def test_hw4_t3_one_distribution_per_sentence_counted_independently(tmp_path):
+    """Independent of the answer's hooks: every softmax evaluated while a batch of 3 padded sentences is classified is
+    counted with a TorchFunctionMode; one call, one row of 5 probabilities per sentence, each row summing to 1."""
+    import torch
+    import torch.nn.functional as F
+    from torch.overrides import TorchFunctionMode
+
+    from tamrin import answers
+    from tamrin.experiments._rnn_models import SentenceRNN
+
+    class Count(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.outputs = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func in (F.softmax, torch.softmax, torch.Tensor.softmax):
+                self.outputs.append(out)
+            return out
+
+    torch.manual_seed(0)
+    model = SentenceRNN(20, 5, kind="rnn", embed_dim=8, hidden_dim=16, dropout=0.0).eval()
+    x = torch.tensor([[3, 4, 5, 6, 7], [8, 9, 0, 0, 0], [10, 11, 12, 0, 0]])  # 0 = padding
+    with torch.no_grad(), Count() as c:
+        probs = model.predict_proba(x)
+    assert len(c.outputs) == 1 and tuple(probs.shape) == (3, 5)
+    assert torch.allclose(probs.sum(1), torch.ones(3), atol=1e-6)
+    rec = answers.compute("hw4.t3a", answers.Context(tmp_path))
+    assert rec["values"]["softmax_calls_many_to_one"] == len(c.outputs)
+    assert rec["values"]["softmax_calls_tagger"] == len(rec["values"]["sentence"].split())
