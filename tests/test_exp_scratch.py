@@ -187,3 +187,16 @@ def test_fc_from_scratch_resume_skips_finished_models(tmp_path):
                       batch_size=50)
     assert s2.epoch == 3 and s2.loss_history[: len(s1.loss_history)] == s1.loss_history
     assert [r["epoch"] for r in Run(tmp_path, quiet=True).metrics] == [1, 2, 3]
+
+
+def test_fc_quick_preset_uses_mnist_and_the_heading_names_the_data(tmp_path):
+    """issue #16: the quick run used the 8x8 embedded digits under a heading that said MNIST."""
+    from tamrin.experiments import fc_from_scratch as fc
+
+    assert fc.Config.quick().embedded is False
+    cfg = fc.Config(embedded=True, max_train=300, study_epochs=1, dropout_epochs=1, overfit_epochs=3,
+                    headline=fc.Headline(hidden_dims=[32], epochs=1))
+    titles = [s.title for s in fc.run(cfg, Run(tmp_path, "fc-from-scratch", quiet=True))]
+    head = next(t for t in titles if t.startswith("Headline"))
+    assert "embedded scikit-learn digits" in head and "MNIST" not in head
+

@@ -294,7 +294,8 @@ def headline(cfg, d, run) -> Section:
     ax.legend()
     p_curve = run.save_figure(fig, "headline_curves")
     target = 0.93
-    sec = Section("Headline: FullyConnectedNet on the MNIST training data, evaluated on the test set")
+    digits = "the embedded scikit-learn digits" if (d.is_fallback or cfg.embedded) else "the MNIST training data"
+    sec = Section(f"Headline: FullyConnectedNet on {digits}, evaluated on the test set")
     sec.text(f"Data: {d.source}. {len(d.y_train)} training images, {len(d.y_val)} validation images (a stratified "
              f"split of the training file, used only to pick the epoch), {len(d.y_test)} test images never seen "
              f"during training or selection.")
