@@ -77,9 +77,9 @@ def invert_by_optimisation(model: nn.Module, layer: str, x0: torch.Tensor, cfg: 
             with torch.no_grad():
                 pix.clamp_(0, 1)
             n = len(pix)
-            hist["loss"].append(float(loss) / n)
-            hist["feature_loss"].append(float(feat_loss.sum()) / n)
-            hist["tv"].append(float(tv.sum()) / n)
+            hist["loss"].append(float(loss.detach()) / n)
+            hist["feature_loss"].append(float(feat_loss.detach().sum()) / n)
+            hist["tv"].append(float(tv.detach().sum()) / n)
         with torch.no_grad():
             final = f(to_input(pix)).flatten(1)
             hist["final_feature_error"] = ((final - target).norm(dim=1) / scale.sqrt()).tolist()
