@@ -6,14 +6,17 @@ import pytest
 from tamrin.experiments import _deconv_text as T
 
 
-def _sal(d=0.95, gb=0.80, g=0.40, areas=(0.2, 0.22, 0.18), rand_area=0.3):
+def _sal(d=0.95, gb=0.80, g=0.40, areas=(0.2, 0.22, 0.18), rand_area=0.3, img=(0.3, 0.9, 0.5), patch_areas=None, rand_patch=0.3):
     methods = {}
-    for key, label, corr, area in (("gradient", "gradient", g, areas[0]), ("deconvnet", "deconvnet", d, areas[1]),
-                                   ("guided", "guided backprop", gb, areas[2]), ("gradcam", "Grad-CAM (reference)", 0.2, 0.28)):
+    patch_areas = patch_areas or areas
+    for i, (key, label, corr) in enumerate((("gradient", "gradient", g), ("deconvnet", "deconvnet", d), ("guided", "guided backprop", gb),
+                                            ("gradcam", "Grad-CAM (reference)", 0.2))):
         methods[key] = {"label": label, "corr_mean": corr, "corr_median": corr, "corr_above_0_9": 0.5, "signed_corr_mean": corr - 0.3,
-                        "deletion": [0.6, 0.5, 0.4, 0.3], "deletion_area": area}
-    return {"n": 500, "fractions": [0.0, 0.05, 0.1, 0.3], "accuracy": 0.6, "methods": methods,
-            "random": {"deletion": [0.6, 0.59, 0.58, 0.5], "deletion_area": rand_area}}
+                        "image_corr_mean": (*img, 0.1)[i], "deletion": [0.6, 0.5, 0.4, 0.3], "deletion_area": (*areas, 0.28)[i],
+                        "deletion_patch": [0.6, 0.45, 0.35, 0.2], "deletion_patch_area": (*patch_areas, 0.28)[i]}
+    return {"n": 500, "fractions": [0.0, 0.05, 0.1, 0.3], "accuracy": 0.6, "methods": methods, "patch": 4,
+            "random": {"deletion": [0.6, 0.59, 0.58, 0.5], "deletion_area": rand_area,
+                       "deletion_patch": [0.6, 0.58, 0.57, 0.52], "deletion_patch_area": rand_patch}}
 
 
 def _rows(mses=(0.01, 0.02, 0.04), logit_mse=0.05, colour=0.7):
@@ -39,14 +42,26 @@ def test_specificity_branches():
     assert "500 held-out images" in s and "0.50 for the deconvnet" in s
 
 
+def test_image_specificity_branches():
+    s = T.specificity_text(_sal(d=0.80, gb=0.95, img=(0.3, 0.9, 0.5)))
+    assert "0.90 (deconvnet)" in s and "For deconvnet the class changes the map more than the image does (0.90 across images vs 0.80" in s
+    assert "For guided backprop the image changes the map more than the class does" in s
+    assert "only through the max-pooling switches" in s
+    s = T.image_specificity_text(_sal(d=0.80, gb=0.50, img=(0.3, 0.81, 0.9)))
+    assert "image and class change the map about equally" in s and "the class changes the map more than the image does (0.90" in s
+    assert "max-pooling switches" not in s
+
+
 def test_deletion_branches():
     s = T.deletion_text(_sal())
     assert "remove the evidence faster than random removal." in s and "guided backprop's" in s  # lowest area 0.18
-    assert "top 10% of pixels" in s and "against 58.0%" in s
+    assert "top 10% of the image removed as single pixels" in s and "against 58.0%" in s and "With 4x4 squares instead" in s
+    assert "the harder baseline" not in s
     s = T.deletion_text(_sal(areas=(0.2, 0.35, 0.25)))
     assert "gradient, guided backprop remove the evidence faster than random removal; deconvnet not." in s
-    s = T.deletion_text(_sal(areas=(0.31, 0.35, 0.32)))
-    assert "No rule removes the evidence faster" in s
+    s = T.deletion_text(_sal(areas=(0.31, 0.35, 0.32), patch_areas=(0.2, 0.25, 0.4)))
+    assert "no rule removes the evidence faster than random single pixels" in s and "the harder baseline" in s
+    assert "gradient, deconvnet remove the evidence faster than random removal; guided backprop not." in s
     s = T.deletion_text(_sal(areas=(0.2, 0.35, 0.4)))
     assert "gradient removes the evidence" in s
 
@@ -78,15 +93,16 @@ def test_answer_branches():
     assert len(paras) == 3 and paras[0].startswith("**Deconvolution") and paras[1].startswith("**Inversion")
     assert "nearly independently of the class" in paras[0] and "forward mask makes its maps more class-specific" in paras[0]
     assert "only plain gradients clearly follow the class" in paras[0] and "All three still point" in paras[0]
+    assert "most salient 4x4 squares first" in paras[0]
     assert "PSNR falls from" in paras[1] and "still correlates strongly" in paras[1] and "beats the mean-image baseline" in paras[1]
     assert "matches the features more closely but lands further" in paras[1]
-    paras = T.answer_p4q2(_sal(d=0.80, gb=0.97, g=0.90, areas=(0.2, 0.35, 0.25)), _rows(mses=(0.04, 0.01), logit_mse=0.07, colour=0.2),
+    paras = T.answer_p4q2(_sal(d=0.80, gb=0.97, g=0.90, patch_areas=(0.2, 0.35, 0.25)), _rows(mses=(0.04, 0.01), logit_mse=0.07, colour=0.2),
                           BASE, dict(OPT, opt_mse=0.01))
     assert "only partly class-dependent" in paras[0] and "even more class-blind" in paras[0]
-    assert "plain gradients do not follow the class more clearly" in paras[0] and "only for gradient, guided backprop" in paras[0]
+    assert "plain gradients do not follow the class more clearly" in paras[0] and "random 4x4 squares only for gradient, guided backprop" in paras[0]
     assert "does not fall" in paras[1] and "correlates only weakly" in paras[1] and "does not beat" in paras[1]
     assert "reaches MSE 0.0100 against the decoder's 0.0400" in paras[1]
-    paras = T.answer_p4q2(_sal(d=0.6, gb=0.6, areas=(0.4, 0.4, 0.4)), _rows(), BASE, None)
+    paras = T.answer_p4q2(_sal(d=0.6, gb=0.6, patch_areas=(0.4, 0.4, 0.4)), _rows(), BASE, None)
     assert "about as class-specific" in paras[0] and "None of them" in paras[0] and "Optimisation" not in paras[1]
 
 

@@ -141,6 +141,13 @@ def test_remove_top_and_deletion_curve():
     assert out[0, :, 0, 1].tolist() == [-1, -1] and out[0, :, 1, 0].tolist() == [-1, -1]
     assert out[0, :, 0, 0].tolist() == [1, 1] and out[0, :, 1, 1].tolist() == [1, 1] and x.min() == 1
     torch.testing.assert_close(remove_top(x, maps, 0.0), x)
+    big = torch.ones(1, 1, 4, 4)
+    m4 = torch.zeros(1, 4, 4)
+    m4[0, 2:, :2] = 1.0  # the bottom-left 2x2 square is the most salient
+    out = remove_top(big, m4, 0.25, fill=0.0, patch=2)  # 1 of 4 squares
+    assert out[0, 0, 2:, :2].eq(0).all() and out.sum() == 12
+    with pytest.raises(UserError, match="divide"):
+        remove_top(big, m4, 0.25, patch=3)
 
     class Bright(nn.Module):  # class 1 when the mean of the image is above 0.5, else class 0
         def forward(self, z):

@@ -27,28 +27,38 @@ def _maps(model, x, targets, method, batch=250):
     return torch.cat(maps), (None if grads[0] is None else torch.cat(grads))
 
 
-def saliency(model, x, y, fractions, seed: int, num_classes: int) -> dict:
-    """Per method: maps of the predicted class and of a random other class, their correlation, and the
-    deletion curve (accuracy vs fraction of the most salient pixels removed); plus random removal."""
+def saliency(model, x, y, fractions, seed: int, num_classes: int, patch: int = 4) -> dict:
+    """Per method: maps of the predicted class and of a random other class, their correlation (class
+    specificity); the map of the same class for another image, its correlation (image specificity); the
+    deletion curves (accuracy vs fraction removed, single pixels and patch x patch squares); plus random removal."""
     pred = predict(model, x).argmax(1)
     other = other_class(pred, num_classes, seed)
+    x_next = x.roll(1, 0)  # image i-1 in row i: the same class asked of a different image
     out = {"n": len(y), "fractions": list(fractions), "accuracy": float((pred == y).float().mean()), "methods": {}}
     for method, label in (*RULES, REFERENCE):
         m_pred, g_pred = _maps(model, x, pred, method)
         m_other, g_other = _maps(model, x, other, method)
+        m_next, _ = _maps(model, x_next, pred, method)
         corr = map_correlation(m_pred, m_other)
+        img_corr = map_correlation(m_pred, m_next)
         sign_corr = map_correlation(g_pred.flatten(1, 2), g_other.flatten(1, 2)) if g_pred is not None else None
         curve = deletion_curve(model, x, y, m_pred, fractions)
+        curve_p = deletion_curve(model, x, y, m_pred, fractions, patch=patch)
         out["methods"][method] = {
             "label": label, "corr_mean": float(np.nanmean(corr)), "corr_median": float(np.nanmedian(corr)),
             "corr_above_0_9": float(np.nanmean(corr > 0.9)),
             "signed_corr_mean": None if sign_corr is None else float(np.nanmean(sign_corr)),
+            "image_corr_mean": float(np.nanmean(img_corr)),
             "deletion": curve, "deletion_area": curve_area(fractions, curve),
+            "deletion_patch": curve_p, "deletion_patch_area": curve_area(fractions, curve_p),
             "_maps": m_pred, "_grads": g_pred, "_grads_other": g_other, "_maps_other": m_other}
     gen = torch.Generator().manual_seed(seed + 1)
     rand = torch.rand(len(x), *x.shape[2:], generator=gen)
     curve = deletion_curve(model, x, y, rand, fractions)
-    out["random"] = {"deletion": curve, "deletion_area": curve_area(fractions, curve)}
+    curve_p = deletion_curve(model, x, y, rand, fractions, patch=patch)
+    out["random"] = {"deletion": curve, "deletion_area": curve_area(fractions, curve),
+                     "deletion_patch": curve_p, "deletion_patch_area": curve_area(fractions, curve_p)}
+    out["patch"] = patch
     out["_pred"], out["_other"] = pred, other
     return out
 

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from tamrin.augment import normalize  # noqa: E402
 from tamrin.experiments import _deconv_text as T  # noqa: E402
 from tamrin.experiments._deconv_measure import REFERENCE, RULES, public  # noqa: E402
 from tamrin.explain import grid_figure  # noqa: E402
@@ -56,13 +57,39 @@ def report(cfg, run, ds, parts, model, res, probs, sal, rows, baseline, opt, res
     _, cls = evaluate_classification(run, "test", y_te.numpy(), probs.numpy(), classes, history=res.history,
                                      title="Results: the CNN on held-out images", level=2)
     sections += cls
-    sections += saliency_sections(cfg, run, classes, p_te, y_te, sal, pub_sal)
+    sections += saliency_sections(cfg, run, classes, p_te, y_te, sal, pub_sal, model)
     sections += inversion_sections(cfg, run, p_te, rows, pub_rows, baseline, y_tr)
     sections += optimisation_sections(run, p_te, rows, opt, pub_opt)
     return sections
 
 
-def saliency_sections(cfg, run, classes, p_te, y_te, sal, pub) -> list[Section]:
+def every_class_figure(model, x, p, classes, images=2):
+    """For `images` held-out images: each rule's signed input gradient for every class (one per column)."""
+    from tamrin.explain import relu_saliency
+    from tamrin.explain.overlay import gradient_image
+
+    c = len(classes)
+    n = min(images, len(x))
+    fig, axes = plt.subplots(n * len(RULES), c + 1, figsize=(1.05 * (c + 1) + 0.6, 1.1 * n * len(RULES) + 0.3), squeeze=False)
+    for i in range(n):
+        for r, (key, label) in enumerate(RULES):
+            e = relu_saliency(model, x[i:i + 1].expand(c, -1, -1, -1), list(range(c)), key)
+            pics = gradient_image(e.gradients, shared=True)  # one scale per row: the classes are comparable
+            row = i * len(RULES) + r
+            axes[row, 0].imshow(p[i].permute(1, 2, 0).numpy()) if r == 0 else axes[row, 0].axis("off")
+            for k in range(c):
+                axes[row, k + 1].imshow(pics[k])
+                if row == 0:
+                    axes[row, k + 1].set_title(classes[k], fontsize=7)
+            axes[row, 1].set_ylabel(label, fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def saliency_sections(cfg, run, classes, p_te, y_te, sal, pub, model) -> list[Section]:
     s = Section(SALIENCY_TITLE)
     s.text("The three maps come from one backward pass from the class score to the pixels; they differ only at each ReLU "
            "y = max(x, 0) with incoming gradient g: the gradient passes g[x > 0], the deconvnet g[g > 0] (the forward mask "
@@ -71,13 +98,15 @@ def saliency_sections(cfg, run, classes, p_te, y_te, sal, pub) -> list[Section]:
     s.text(T.specificity_text(pub))
     m = pub["methods"]
     keys = [k for k, _ in RULES] + [REFERENCE[0]]
-    s.table(["method", "mean map correlation (2 classes)", "median", "images above 0.9", "signed-gradient correlation",
-             "deletion: mean accuracy"],
+    s.table(["method", "map correlation, 2 classes", "median", "images above 0.9", "signed gradients, 2 classes",
+             "map correlation, 2 images", "deletion: pixels", f"deletion: {pub['patch']}x{pub['patch']} squares"],
             [[m[k]["label"], m[k]["corr_mean"], m[k]["corr_median"], m[k]["corr_above_0_9"],
-              "" if m[k]["signed_corr_mean"] is None else m[k]["signed_corr_mean"], m[k]["deletion_area"]] for k in keys]
-            + [["random removal", "", "", "", "", pub["random"]["deletion_area"]]],
-            f"{pub['n']:,} held-out images. Correlation: Pearson, per image, between the map of the predicted class and the map "
-            "of a random other class (1 = the class makes no difference). Deletion: mean accuracy over the removal schedule "
+              "" if m[k]["signed_corr_mean"] is None else m[k]["signed_corr_mean"], m[k]["image_corr_mean"],
+              m[k]["deletion_area"], m[k]["deletion_patch_area"]] for k in keys]
+            + [["random removal", "", "", "", "", "", pub["random"]["deletion_area"], pub["random"]["deletion_patch_area"]]],
+            f"{pub['n']:,} held-out images. Class specificity: Pearson correlation, per image, between the map of the predicted "
+            "class and the map of a random other class (1 = the class makes no difference). Image specificity: the map of the "
+            "same class for the previous image. Deletion: mean accuracy over the removal schedule "
             f"{', '.join(f'{f:.0%}' for f in pub['fractions'])} (lower = the map finds the evidence sooner).")
     k = min(cfg.show, len(y_te))
     pred, other = sal["_pred"], sal["_other"]
@@ -89,14 +118,18 @@ def saliency_sections(cfg, run, classes, p_te, y_te, sal, pub) -> list[Section]:
     path = run.save_figure(grid_figure(p_te[:k], panels, titles), "saliency_side_by_side")
     s.figure(path, "Held-out images (top), then for each rule the signed input gradient for the predicted class and for a "
              "random other class (grey = 0, one scale per image). Deconvnet rows barely change with the class.", base=run.path)
+    path = run.save_figure(every_class_figure(model, normalize(p_te[:2]), p_te[:2], classes), "saliency_every_class")
+    s.figure(path, "Two held-out images (left) and each rule's signed input gradient for every one of the classes (columns), "
+             "one colour scale per row so the classes can be compared.", base=run.path)
     s.text(T.deletion_text(pub))
     fr = [100 * f for f in pub["fractions"]]
-    series = {m[key]["label"]: m[key]["deletion"] for key in keys}
-    series["random removal"] = pub["random"]["deletion"]
-    s.figure(run.save_figure(figs.lines(fr, series, "Deletion curves (held-out images)", "pixels removed (%)", "accuracy"),
-                             "deletion_curves"),
-             "Accuracy as the most salient pixels (by each map, for the predicted class) are set to the data mean, vs random pixels.",
-             base=run.path)
+    for curve, what, name in (("deletion", "single pixels", "deletion_curves"),
+                              ("deletion_patch", f"{pub['patch']}x{pub['patch']} squares", "deletion_curves_patches")):
+        series = {m[key]["label"]: m[key][curve] for key in keys}
+        series["random removal"] = pub["random"][curve]
+        s.figure(run.save_figure(figs.lines(fr, series, f"Deletion curves, {what} (held-out images)", "image removed (%)", "accuracy"), name),
+                 f"Accuracy as the most salient {what} (by each map, for the predicted class) are set to the data mean, vs random {what}.",
+                 width=0.75, base=run.path)
     return [s]
 
 

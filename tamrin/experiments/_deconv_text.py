@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 NEAR_IDENTICAL = 0.9  # map correlation above which two classes' maps count as "nearly the same"
+RULE_KEYS = ("gradient", "deconvnet", "guided")
 SAME = 0.03  # correlations closer than this count as equal (a few hundred images: differences below it are noise)
 
 
@@ -48,28 +49,62 @@ def specificity_text(sal: dict) -> str:
               f"{m['gradient']['signed_corr_mean']:.2f}), because they pass negative evidence too.")
     else:
         s += "Plain gradients are not more class-specific than the other two here."
+    if "image_corr_mean" in m["deconvnet"]:
+        s += " " + image_specificity_text(sal)
     return s
 
 
-def deletion_text(sal: dict) -> str:
+def image_specificity_text(sal: dict) -> str:
+    """Which changes a map more: the class asked about, or the image shown?"""
+    m = sal["methods"]
+    s = ("Asked about the same class for a different image, the maps correlate at "
+         + ", ".join(f"{m[k]['image_corr_mean']:.2f} ({m[k]['label']})" for k in RULE_KEYS) + ". ")
+    for k in ("deconvnet", "guided"):
+        img, cls = m[k]["image_corr_mean"], m[k]["corr_mean"]
+        c = _compare(img, cls)
+        s += (f"For {m[k]['label']} " + {"lower": "the image changes the map more than the class does",
+                                          "higher": "the class changes the map more than the image does",
+                                          "same": "image and class change the map about equally"}[c]
+              + f" ({img:.2f} across images vs {cls:.2f} across classes)" + ("; " if k == "deconvnet" else "."))
+    if _compare(m["deconvnet"]["image_corr_mean"], m["guided"]["image_corr_mean"]) == "higher":
+        s += (" Without the forward mask the deconvnet sees the image only through the max-pooling switches, so its maps "
+              "vary less from image to image than guided backpropagation's.")
+    return s
+
+
+def _beats(sal: dict, area: str) -> list[str]:
+    return [k for k in RULE_KEYS if sal["methods"][k][area] < sal["random"][area]]
+
+
+def _deletion_part(sal: dict, curve: str, area: str, what: str) -> str:
     f = sal["fractions"]
     m, rnd = sal["methods"], sal["random"]
-    f10, r10 = _at(f, rnd["deletion"])
-    parts = [f"{m[k]['label']} {_at(f, m[k]['deletion'])[1]:.1%}" for k in ("gradient", "deconvnet", "guided", "gradcam")]
-    s = (f"Deletion: with the top {f10:.0%} of pixels removed (set to the data mean), accuracy is " + ", ".join(parts)
-         + f", against {r10:.1%} when the same number of random pixels is removed (accuracy before removal: "
-         f"{sal['accuracy']:.1%}). ")
-    faster = [k for k in ("gradient", "deconvnet", "guided") if m[k]["deletion_area"] < rnd["deletion_area"]]
-    slower = [k for k in ("gradient", "deconvnet", "guided") if k not in faster]
-    best = min(("gradient", "deconvnet", "guided"), key=lambda k: m[k]["deletion_area"])
+    f10, r10 = _at(f, rnd[curve])
+    parts = [f"{m[k]['label']} {_at(f, m[k][curve])[1]:.1%}" for k in (*RULE_KEYS, "gradcam")]
+    s = (f"With the top {f10:.0%} of the image removed as {what} (set to the data mean), accuracy is " + ", ".join(parts)
+         + f", against {r10:.1%} for the same amount of random {what}. ")
+    faster = _beats(sal, area)
+    slower = [k for k in RULE_KEYS if k not in faster]
+    best = min(RULE_KEYS, key=lambda k: m[k][area])
     if faster:
         s += ("Averaged over the removal schedule, " + ", ".join(m[k]["label"] for k in faster)
               + (" removes" if len(faster) == 1 else " remove") + " the evidence faster than random removal")
         s += (f"; {', '.join(m[k]['label'] for k in slower)} not." if slower else ".")
     else:
-        s += "No rule removes the evidence faster than random removal in this run."
-    s += (f" The steepest curve is {m[best]['label']}'s (mean accuracy {m[best]['deletion_area']:.1%} over the schedule, "
-          f"random {rnd['deletion_area']:.1%}).")
+        s += f"Averaged over the removal schedule, no rule removes the evidence faster than random {what}."
+    s += (f" The steepest curve is {m[best]['label']}'s (mean accuracy {m[best][area]:.1%} over the schedule, "
+          f"random {rnd[area]:.1%}).")
+    return s
+
+
+def deletion_text(sal: dict) -> str:
+    p = sal.get("patch", 4)
+    s = f"Deletion (accuracy before removal: {sal['accuracy']:.1%}). " + _deletion_part(sal, "deletion", "deletion_area", "single pixels")
+    if not _beats(sal, "deletion_area") and "deletion_patch" in sal["random"]:
+        s += (" Random single pixels are the harder baseline here because they scatter holes over the whole image, a "
+              "pattern the CNN never saw, while salient pixels come in clusters; removing squares gives both the same shape of hole.")
+    if "deletion_patch" in sal["random"]:
+        s += f" With {p}x{p} squares instead: " + _deletion_part(sal, "deletion_patch", "deletion_patch_area", f"{p}x{p} squares")
     return s
 
 
@@ -146,11 +181,14 @@ def answer_p4q2(sal: dict, rows: list[dict], baseline: dict, opt: dict | None) -
     first += (", and only plain gradients clearly follow the class. " if _compare(g, min(d, gb)) == "lower" else
               ", and plain gradients do not follow the class more clearly. ")
     dl = sal["methods"]
-    beat = [dl[k]["label"] for k in ("gradient", "deconvnet", "guided") if dl[k]["deletion_area"] < sal["random"]["deletion_area"]]
-    first += (f"All three still point at pixels the network uses: deleting them first lowers accuracy faster than random deletion "
-              f"for {', '.join(beat)}." if len(beat) == 3 else
-              f"Deleting the most salient pixels first lowers accuracy faster than random deletion only for {', '.join(beat)}."
-              if beat else "None of them finds pixels whose deletion hurts more than random deletion in this run.")
+    area = "deletion_patch_area" if "deletion_patch_area" in sal["random"] else "deletion_area"
+    beat = [dl[k]["label"] for k in _beats(sal, area)]
+    unit = f"{sal.get('patch', 4)}x{sal.get('patch', 4)} squares" if area == "deletion_patch_area" else "pixels"
+    first += (f"All three still point at pixels the network uses: deleting their most salient {unit} first lowers accuracy "
+              f"faster than deleting random {unit}." if len(beat) == 3 else
+              f"Deleting the most salient {unit} first lowers accuracy faster than deleting random {unit} only for "
+              f"{', '.join(beat)}." if beat else
+              f"None of them finds {unit} whose deletion hurts more than random deletion in this run.")
     second = ("**Inversion (Dosovitskiy & Brox, arXiv 1506.02753).** Instead of asking which pixels matter, invert the "
               "representation: train an up-convolutional network to reconstruct the image from a layer's features, and what "
               "comes back is what the layer has kept. ")

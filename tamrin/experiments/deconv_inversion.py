@@ -50,6 +50,7 @@ class Config:
         epochs=6, batch_size=64, optimizer="adam", lr=2e-3, weight_decay=0.0, schedule="cosine", threads=1, progress=False))
     saliency_images: int = 500
     fractions: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+    deletion_patch: int = 4  # the second deletion curve removes patch x patch squares (the first: single pixels)
     show: int = 8  # images in each figure
     optim_layer: str = "features.10"
     optim_images: int = 6
@@ -62,7 +63,7 @@ class Config:
                                      weight_decay=5e-4, schedule="cosine", threads=1, progress=False),
                    decoder_images=2000, decoder_train=TrainConfig(epochs=2, batch_size=64, optimizer="adam", lr=2e-3,
                                                                   weight_decay=0.0, schedule="cosine", threads=1, progress=False),
-                   saliency_images=200, show=6, optim_images=4, optim=OptimConfig(steps=60))
+                   saliency_images=200, show=6, optim_images=4, optim=OptimConfig(steps=100))
 
     @classmethod
     def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
@@ -88,6 +89,8 @@ class Config:
                             "the optimisation is compared with that layer's decoder")
         if len(self.fractions) < 2 or list(self.fractions) != sorted(self.fractions) or not 0 <= self.fractions[0] <= self.fractions[-1] <= 1:
             raise UserError(f"fractions must be at least two increasing values in [0, 1], got {self.fractions}")
+        if self.deletion_patch < 1 or 32 % self.deletion_patch:
+            raise UserError(f"deletion_patch must divide the 32-pixel image side, got {self.deletion_patch}")
         if self.saliency_images < 2 or self.decoder_images < 2 or self.optim_images < 1 or self.show < 1:
             raise UserError("saliency_images and decoder_images must be >= 2, optim_images and show >= 1")
         self.train.validate()
@@ -145,7 +148,7 @@ def run(cfg: Config, run) -> list[Section]:
     probs = torch.softmax(predict(model, x_te), 1)
 
     n_sal = min(cfg.saliency_images, len(y_te))
-    sal = M.saliency(model, x_te[:n_sal], y_te[:n_sal], cfg.fractions, cfg.seed, len(ds.classes))
+    sal = M.saliency(model, x_te[:n_sal], y_te[:n_sal], cfg.fractions, cfg.seed, len(ds.classes), cfg.deletion_patch)
 
     n_dec = min(cfg.decoder_images, len(y_tr))
     rows = []

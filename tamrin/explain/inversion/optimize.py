@@ -25,9 +25,12 @@ __all__ = ["OptimConfig", "total_variation", "invert_by_optimisation"]
 
 @dataclass
 class OptimConfig:
-    steps: int = 300
+    steps: int = 400
     lr: float = 0.05  # Adam step on pixels in [0, 1]
-    tv_weight: float = 0.05  # lambda_TV, relative to the normalised feature loss (which starts near 1)
+    # lambda_TV, relative to the normalised feature loss (which starts near 1). Measured on 6 held-out CIFAR-10
+    # images at features.10 of deconv-inversion's trained CNN, 300 steps: lambda 0.05 / 1 / 5 / 20 / 80 gave
+    # pixel MSE 0.087 / 0.053 / 0.046 / 0.048 / 0.056 (0.05 leaves pure colour noise)
+    tv_weight: float = 5.0
     beta: float = 2.0  # TV exponent; 2 = sum of squared differences, M&V found beta > 1 avoids spikes
     init_noise: float = 0.05  # start: mid grey plus this much seeded uniform noise
     seed: int = 0
