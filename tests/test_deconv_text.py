@@ -45,7 +45,7 @@ def test_specificity_branches():
 def test_image_specificity_branches():
     s = T.specificity_text(_sal(d=0.80, gb=0.95, img=(0.3, 0.9, 0.5)))
     assert "0.90 (deconvnet)" in s and "For deconvnet the class changes the map more than the image does (0.90 across images vs 0.80" in s
-    assert "For guided backprop the image changes the map more than the class does" in s
+    assert "; for guided backprop the image changes the map more than the class does" in s
     assert "only through the max-pooling switches" in s
     s = T.image_specificity_text(_sal(d=0.80, gb=0.50, img=(0.3, 0.81, 0.9)))
     assert "image and class change the map about equally" in s and "the class changes the map more than the image does (0.90" in s
@@ -55,7 +55,8 @@ def test_image_specificity_branches():
 def test_deletion_branches():
     s = T.deletion_text(_sal())
     assert "remove the evidence faster than random removal." in s and "guided backprop's" in s  # lowest area 0.18
-    assert "top 10% of the image removed as single pixels" in s and "against 58.0%" in s and "With 4x4 squares instead" in s
+    assert "With the top 10% of the image removed as single pixels" in s and "against 58.0%" in s
+    assert "Removing 4x4 squares instead, with the top 10%" in s
     assert "the harder baseline" not in s
     s = T.deletion_text(_sal(areas=(0.2, 0.35, 0.25)))
     assert "gradient, guided backprop remove the evidence faster than random removal; deconvnet not." in s
@@ -93,7 +94,7 @@ def test_answer_branches():
     assert len(paras) == 3 and paras[0].startswith("**Deconvolution") and paras[1].startswith("**Inversion")
     assert "nearly independently of the class" in paras[0] and "forward mask makes its maps more class-specific" in paras[0]
     assert "only plain gradients clearly follow the class" in paras[0] and "All three still point" in paras[0]
-    assert "most salient 4x4 squares first" in paras[0]
+    assert "most salient 4x4 squares first" in paras[0] and "Removed as single pixels" not in paras[0]
     assert "PSNR falls from" in paras[1] and "still correlates strongly" in paras[1] and "beats the mean-image baseline" in paras[1]
     assert "matches the features more closely but lands further" in paras[1]
     paras = T.answer_p4q2(_sal(d=0.80, gb=0.97, g=0.90, patch_areas=(0.2, 0.35, 0.25)), _rows(mses=(0.04, 0.01), logit_mse=0.07, colour=0.2),
@@ -104,6 +105,8 @@ def test_answer_branches():
     assert "reaches MSE 0.0100 against the decoder's 0.0400" in paras[1]
     paras = T.answer_p4q2(_sal(d=0.6, gb=0.6, patch_areas=(0.4, 0.4, 0.4)), _rows(), BASE, None)
     assert "about as class-specific" in paras[0] and "None of them" in paras[0] and "Optimisation" not in paras[1]
+    paras = T.answer_p4q2(_sal(rand_area=0.1), _rows(), BASE, None)
+    assert "Removed as single pixels, random ones hurt more" in paras[0]
 
 
 def test_inputs_are_not_modified():

@@ -33,8 +33,9 @@ def report(cfg, run, ds, parts, model, res, probs, sal, rows, baseline, opt, res
         answer.text(para)
     answer.text(f"Set-up: `{cfg.model}` (width {cfg.width}) trained on {len(y_tr):,} CIFAR-10 images, "
                 f"{results['cnn']['test_acc']:.1%} accuracy on {len(y_te):,} held-out images; every map and reconstruction "
-                f"below is of held-out images. Wall time of this run: {results['wall_seconds'] / 60:.1f} min with "
-                f"{results['threads']} thread(s).")
+                f"below is of held-out images. Training time with {results['threads']} thread(s), summed over any resumes: "
+                f"CNN {results['cnn']['train_seconds']:.0f} s, decoders {sum(r['seconds'] for r in rows):.0f} s; wall time of "
+                f"this process (a resumed one skips finished training): {results['wall_seconds'] / 60:.1f} min.")
 
     data = Section("Data and the CNN")
     data.text(f"Source: {ds.source}. The shared copy has no test split, so {len(y_te):,} images (stratified, seed {cfg.seed}) "
@@ -117,7 +118,8 @@ def saliency_sections(cfg, run, classes, p_te, y_te, sal, pub, model) -> list[Se
     titles = [f"{classes[int(y_te[i])]}\npred {classes[int(pred[i])]}\nother {classes[int(other[i])]}" for i in range(k)]
     path = run.save_figure(grid_figure(p_te[:k], panels, titles), "saliency_side_by_side")
     s.figure(path, "Held-out images (top), then for each rule the signed input gradient for the predicted class and for a "
-             "random other class (grey = 0, one scale per image). Deconvnet rows barely change with the class.", base=run.path)
+             "random other class (grey = 0, one scale per image). Mean correlation of the two classes' maps over all "
+             f"{pub['n']:,} images: " + ", ".join(f"{m[k]['label']} {m[k]['corr_mean']:.2f}" for k, _ in RULES) + ".", base=run.path)
     path = run.save_figure(every_class_figure(model, normalize(p_te[:2]), p_te[:2], classes), "saliency_every_class")
     s.figure(path, "Two held-out images (left) and each rule's signed input gradient for every one of the classes (columns), "
              "one colour scale per row so the classes can be compared.", base=run.path)
@@ -177,8 +179,8 @@ def inversion_sections(cfg, run, p_te, rows, pub_rows, baseline, y_tr) -> list[S
         preprocessing="input: the frozen CNN's features (eval mode) of the normalised image; target: the image in [0, 1]",
         augmentation="none", extra={"decoder width": cfg.decoder_width, "convolutions before upsampling": cfg.decoder_convs,
                                     "model selection": "none: the last epoch is kept"})
-    deep = next((r for r in rows if r["layer"] != "logits"), rows[0])
-    out.append(architecture_section(deep["_decoder"], torch.zeros(1, *deep["shape"]), title=f"Decoder architecture ({deep['layer']})", level=3))
+    first = next((r for r in rows if r["layer"] != "logits"), rows[0])  # the smallest decoder: a short table
+    out.append(architecture_section(first["_decoder"], torch.zeros(1, *first["shape"]), title=f"Decoder architecture ({first['layer']})", level=3))
     return out
 
 

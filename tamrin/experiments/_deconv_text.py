@@ -62,7 +62,7 @@ def image_specificity_text(sal: dict) -> str:
     for k in ("deconvnet", "guided"):
         img, cls = m[k]["image_corr_mean"], m[k]["corr_mean"]
         c = _compare(img, cls)
-        s += (f"For {m[k]['label']} " + {"lower": "the image changes the map more than the class does",
+        s += (f"{'For' if k == 'deconvnet' else 'for'} {m[k]['label']} " + {"lower": "the image changes the map more than the class does",
                                           "higher": "the class changes the map more than the image does",
                                           "same": "image and class change the map about equally"}[c]
               + f" ({img:.2f} across images vs {cls:.2f} across classes)" + ("; " if k == "deconvnet" else "."))
@@ -81,7 +81,7 @@ def _deletion_part(sal: dict, curve: str, area: str, what: str) -> str:
     m, rnd = sal["methods"], sal["random"]
     f10, r10 = _at(f, rnd[curve])
     parts = [f"{m[k]['label']} {_at(f, m[k][curve])[1]:.1%}" for k in (*RULE_KEYS, "gradcam")]
-    s = (f"With the top {f10:.0%} of the image removed as {what} (set to the data mean), accuracy is " + ", ".join(parts)
+    s = (f"the top {f10:.0%} of the image removed as {what} (set to the data mean), accuracy is " + ", ".join(parts)
          + f", against {r10:.1%} for the same amount of random {what}. ")
     faster = _beats(sal, area)
     slower = [k for k in RULE_KEYS if k not in faster]
@@ -99,12 +99,13 @@ def _deletion_part(sal: dict, curve: str, area: str, what: str) -> str:
 
 def deletion_text(sal: dict) -> str:
     p = sal.get("patch", 4)
-    s = f"Deletion (accuracy before removal: {sal['accuracy']:.1%}). " + _deletion_part(sal, "deletion", "deletion_area", "single pixels")
+    s = (f"Deletion (accuracy before removal: {sal['accuracy']:.1%}). With "
+         + _deletion_part(sal, "deletion", "deletion_area", "single pixels"))
     if not _beats(sal, "deletion_area") and "deletion_patch" in sal["random"]:
         s += (" Random single pixels are the harder baseline here because they scatter holes over the whole image, a "
               "pattern the CNN never saw, while salient pixels come in clusters; removing squares gives both the same shape of hole.")
     if "deletion_patch" in sal["random"]:
-        s += f" With {p}x{p} squares instead: " + _deletion_part(sal, "deletion_patch", "deletion_patch_area", f"{p}x{p} squares")
+        s += f" Removing {p}x{p} squares instead, with " + _deletion_part(sal, "deletion_patch", "deletion_patch_area", f"{p}x{p} squares")
     return s
 
 
@@ -189,6 +190,8 @@ def answer_p4q2(sal: dict, rows: list[dict], baseline: dict, opt: dict | None) -
               f"Deleting the most salient {unit} first lowers accuracy faster than deleting random {unit} only for "
               f"{', '.join(beat)}." if beat else
               f"None of them finds {unit} whose deletion hurts more than random deletion in this run.")
+    if area == "deletion_patch_area" and not _beats(sal, "deletion_area"):
+        first += " (Removed as single pixels, random ones hurt more: scattered holes are a pattern the CNN never saw.)"
     second = ("**Inversion (Dosovitskiy & Brox, arXiv 1506.02753).** Instead of asking which pixels matter, invert the "
               "representation: train an up-convolutional network to reconstruct the image from a layer's features, and what "
               "comes back is what the layer has kept. ")
