@@ -4,7 +4,7 @@ With y = relu(x) and g = dL/dy arriving from above:
     gradient   (Simonyan et al. 2014)       dL/dx = g * [x > 0]              the true derivative
     deconvnet  (Zeiler & Fergus 2014)       dL/dx = g * [g > 0]              the forward mask is ignored
     guided     (Springenberg et al. 2015)   dL/dx = g * [x > 0] * [g > 0]    both masks
-Springenberg et al. (arXiv 1412.6806, section 3.4 and figure 1) present the three as differing only in
+Springenberg et al. (arXiv 1412.6806) present the three as differing only in
 this one step; max-pooling is handled alike by all three (its switches are the gradient's routing).
 
 Networks call ReLU in many ways: nn.ReLU modules, F.relu, torch.relu, x.relu(), in-place variants.

@@ -6,7 +6,6 @@ network never runs: inverting an early layer does not pay for the late ones. The
 """
 from __future__ import annotations
 
-import contextlib
 
 import torch
 import torch.nn as nn
@@ -56,7 +55,7 @@ def layer_features(model: nn.Module, layer: str, x: torch.Tensor, batch_size: in
     """Features (N, ...) of all of x at `layer`, in eval mode and without gradients, batch by batch."""
     f = feature_fn(model, layer)
     outs = []
-    with prepared(model, need_grad=False), torch.no_grad(), contextlib.ExitStack():
+    with prepared(model, need_grad=False), torch.no_grad():
         for i in range(0, len(x), batch_size):
             outs.append(f(x[i:i + batch_size].float()).float().contiguous().clone())
     if not outs:
