@@ -1,5 +1,6 @@
 """Explainability for PyTorch CNNs with torch, numpy and matplotlib only: CAM, Grad-CAM, Grad-CAM++,
-guided backpropagation and guided Grad-CAM.
+plain gradients, deconvnet, guided backpropagation and guided Grad-CAM (and, in
+tamrin.explain.inversion, reconstructing the image from a layer's features).
 
     from tamrin.explain import explain
     e = explain(model, x, method="gradcam", layer="features.4", target=None)   # None = predicted class
@@ -16,10 +17,13 @@ from tamrin.explain.gradcam import gradcam, gradcam_pp
 from tamrin.explain.guided import GuidedReLU, guided_backprop, guided_gradcam
 from tamrin.explain.hooks import Explanation, candidate_layers, default_layer, hooks_left, resolve_layer
 from tamrin.explain.overlay import grid_figure, normalize, overlay, upsample
+from tamrin.explain.relu_rules import RULES, ReLURule
+from tamrin.explain.saliency import deconvnet, gradient_saliency, relu_saliency
 
-METHODS = ("gradcam", "cam", "gradcam++", "guided", "guided-gradcam")
+METHODS = ("gradcam", "cam", "gradcam++", "guided", "guided-gradcam", "deconvnet", "gradient")
 
 __all__ = ["explain", "METHODS", "cam", "gradcam", "gradcam_pp", "guided_backprop", "guided_gradcam", "GuidedReLU",
+           "ReLURule", "RULES", "relu_saliency", "deconvnet", "gradient_saliency",
            "Explanation", "candidate_layers", "default_layer", "resolve_layer", "hooks_left", "grid_figure",
            "normalize", "overlay", "upsample", "explain_sections", "load_model_from_run"]
 
@@ -36,6 +40,10 @@ def explain(model, x, method: str = "gradcam", layer=None, target=None) -> Expla
         return guided_backprop(model, x, target)
     if method == "guided-gradcam":
         return guided_gradcam(model, x, layer, target)
+    if method == "deconvnet":
+        return deconvnet(model, x, target)
+    if method == "gradient":
+        return gradient_saliency(model, x, target)
     raise UserError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
 
 

@@ -1,7 +1,7 @@
 """`tamrin explain RUN_DIR --images PATH... [--method ...] [--class K] [--layer NAME]`
 
 Loads the run's checkpoint, explains each image (predicted class unless --class) and writes a figure
-grid: the inputs on top, the map overlaid below (guided methods: the guided gradients).
+grid: the inputs on top, the map overlaid below (gradient-type methods: the signed input gradients).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from tamrin.errors import UserError
 from tamrin.runs import atomic_write_bytes
 
-METHOD_CHOICES = ("gradcam", "cam", "gradcam++", "guided", "guided-gradcam")
+METHOD_CHOICES = ("gradcam", "cam", "gradcam++", "guided", "guided-gradcam", "deconvnet", "gradient")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="tamrin explain", description="CAM / Grad-CAM / Grad-CAM++ / guided backprop maps for a trained run.")
+    p = _Parser(prog="tamrin explain", description="CAM / Grad-CAM / Grad-CAM++ / guided backprop / deconvnet / gradient maps for a trained run.")
     p.add_argument("run_dir", help="run folder with checkpoints/<tag>.pt")
     p.add_argument("--images", nargs="+", metavar="PATH", help="image files or folders")
     p.add_argument("--method", default="gradcam", choices=METHOD_CHOICES)
