@@ -5,7 +5,7 @@ from tamrin.course import Question as Q
 QUESTIONS = [
     Q("p4.q1", "Translation equivariance from parameter sharing in convolutions, and what it is used for.", experiments=("conv-gradients",)),
     Q("p4.q2", "Interpretability: the deconvolution idea (arXiv 1412.6806) and the inversion idea (arXiv 1506.02753).",
-      answer=False, experiments=("deconv-inversion",)),
+      answer=False, experiments=("deconv-inversion",), sections=("p4.q2", "Deconvnet vs guided", "Inverting features", "Optimisation-based")),
     Q("p4.q3a", "1D CNN on a 1x785 input (zero padding 1, Conv1D with one 1x2 kernel + ReLU, average pooling, FC1 + ReLU, sigmoid output, "
                 "binary cross-entropy): the number of parameters.",
       note="The figure with the pooling size and FC1's width is missing from the text: answered in symbols and for an example."),
