@@ -81,7 +81,7 @@ def test_single_class_everywhere_does_not_crash():
     assert math.isnan(m["kappa"]) and math.isnan(m["auc_macro"])
     assert m["auc_micro"] == 1.0  # pooled (sample, class) decisions still have both outcomes
     assert any("kappa" in n for n in m["notes"])
-    assert "nan" in summary_text(m)
+    assert "kappa undefined" in summary_text(m) and "nan" not in summary_text(m)  # issue #16: no "nan" in reports
 
 
 def test_metrics_table_rows_and_json_ready():

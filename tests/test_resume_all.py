@@ -145,6 +145,26 @@ def test_sigkill_at_a_random_moment_then_resume_gives_the_same_metrics(exp, tmp_
     assert json.loads((run_dir / "run.json").read_text())["status"] == "done"
     assert final_metrics(run_dir) == final_metrics(ref_dir), f"killed {attempt:.2f} s after the first checkpoint"
     assert (run_dir / "report.html").exists()
+    assert report_defects((ref_dir / "report.html").read_text()) == [], "the report prints nan/None or an absolute path"
+
+
+def report_defects(html: str) -> list[str]:
+    """Words a report must never print (issue #16): nan, None, the machine's absolute locations."""
+    import re
+
+    text = re.sub(r'src="data:[^"]*"', "", html)  # inline images are base64, not text
+    text = re.sub(r"<[^>]+>", " ", text)
+    bad = re.findall(r"\b(?:nan|None)\b", text)  # Python's reprs of undefined values (prose may say "NaN")
+    for root in {str(Path.home()), str(ROOT.parent.resolve())}:
+        if root != "/" and root + "/" in text:
+            bad.append(root)
+    return bad
+
+
+def test_report_defects_finds_them():
+    assert report_defects('<td>nan</td><img src="data:image/png;base64,nanAAA/nan/">') == ["nan"]
+    assert report_defects(f"<p>read from {ROOT.parent.resolve()}/shared/data</p>") == [str(ROOT.parent.resolve())]
+    assert report_defects("<p>financial nano None</p>") == ["None"]
 
 
 def test_timing_fields_are_recognised():

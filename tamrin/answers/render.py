@@ -21,10 +21,13 @@ def _cells(row: list) -> list:
 
 
 def _short(v, n: int = 60) -> str:
+    if isinstance(v, dict):
+        s = "; ".join(f"{k}: {_short(x, 40)}" for k, x in v.items())
+        return s if len(s) <= n else s[: n - 1] + "…"
     if isinstance(v, list):
         s = "[" + ", ".join(_short(x, 12) for x in v[:6]) + (", …" if len(v) > 6 else "") + "]"
     else:
-        s = fmt(v) if isinstance(v, (int, float)) else str(v)
+        s = fmt(v) if isinstance(v, (int, float)) or v is None else str(v)
     return s if len(s) <= n else s[: n - 1] + "…"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tamrin.data.paths import shared_data_dir
+from tamrin.data.paths import display_path, shared_data_dir
 from tamrin.errors import UserError
 
 __all__ = ["SST5_CLASSES", "Example", "Split", "Vocab", "parse_tree", "read_ptb", "read_tsv", "read_split",
@@ -116,7 +116,7 @@ def read_ptb(path: str | Path, n_classes: int = 5, name: str = "") -> Split:
             out.append(parse_tree(line, n_classes))
         except ValueError as e:
             skipped[str(e)] += 1
-    return Split(name or path.stem, out, str(path), skipped)
+    return Split(name or path.stem, out, display_path(path), skipped)
 
 
 def read_tsv(path: str | Path, n_classes: int = 5, name: str = "") -> Split:
@@ -145,7 +145,7 @@ def read_tsv(path: str | Path, n_classes: int = 5, name: str = "") -> Split:
         else:
             toks = tokenize(text)
             out.append(Example(toks, int(lab), [(tuple(toks), int(lab))]))
-    return Split(name or path.stem, out, str(path), skipped)
+    return Split(name or path.stem, out, display_path(path), skipped)
 
 
 def read_split(path: str | Path, n_classes: int = 5, name: str = "") -> Split:

@@ -9,6 +9,7 @@ import torch
 
 from tamrin.data import load_image_folder, to_tensor
 from tamrin.data.fer import face_folder
+from tamrin.data.paths import display_path
 from tamrin.report import Section
 from tamrin.report import figures as figs
 from tamrin.report.standard import split_table
@@ -79,7 +80,7 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
     ytr = d.y["train"].numpy()
     n, c, h, w = d.x["train"].shape
     s = Section("Data, preprocessing and augmentation")
-    s.text(f"Image folders under `{d.root}`: splits {', '.join(d.x)}; {k} classes ({', '.join(map(str, classes))}), "
+    s.text(f"Image folders under `{display_path(d.root)}`: splits {', '.join(d.x)}; {k} classes ({', '.join(map(str, classes))}), "
            f"taken from the folder names. Images are decoded as {'greyscale' if c == 1 else f'{c}-channel colour'} "
            f"and {'resized to' if cfg.image_size else 'kept at'} {h}x{w} pixels, then scaled from 0-255 to [0, 1] "
            f"(float32). {d.skipped} unreadable file(s) were skipped."

@@ -219,8 +219,9 @@ def metrics_table(m: dict, classes: Sequence[str] | None = None) -> tuple[list[s
 def summary_text(m: dict, label: str = "") -> str:
     """One sentence with the headline numbers, every one formatted from `m` (states them, interprets nothing)."""
     where = f" on {label}" if label else ""
+    f4 = lambda v: "undefined" if v != v else f"{v:.4f}"  # noqa: E731  (a report never prints "nan")
     s = (f"Accuracy{where}: **{m['accuracy']:.4f}** ({round(m['accuracy'] * m['n']):,} of {m['n']:,} correct); "
-         f"macro-F1 {m['macro_f1']:.4f}; weighted-F1 {m['weighted_f1']:.4f}; Cohen's kappa {m['kappa']:.4f}")
+         f"macro-F1 {m['macro_f1']:.4f}; weighted-F1 {m['weighted_f1']:.4f}; Cohen's kappa {f4(m['kappa'])}")
     if "auc_macro" in m:
-        s += f"; ROC AUC macro {m['auc_macro']:.4f}, micro {m['auc_micro']:.4f}"
+        s += f"; ROC AUC macro {f4(m['auc_macro'])}, micro {f4(m['auc_micro'])}"
     return s + "."

@@ -81,15 +81,17 @@ _KINDS = {"text": Text, "notice": Notice, "table": Table, "figure": Figure}
 
 
 def fmt(v: Any) -> str:
-    """Cell formatting shared by HTML and PDF: floats with 4 decimals up to 1, else 4 significant digits;
-    ints with thousands separators."""
+    """Cell formatting shared by HTML, PDF and notebooks: floats with 4 decimals up to 1, else 4 significant digits;
+    ints with thousands separators; NaN and None (an undefined value) as a dash."""
     if isinstance(v, bool):
         return str(v)
     if isinstance(v, int):
         return f"{v:,}"
+    if v is None:
+        return "—"
     if isinstance(v, float):
-        if v != v:
-            return "nan"
+        if v != v:  # undefined (no samples of that kind): a dash, never "nan" in a report
+            return "—"
         if v == 0:
             return "0"
         if abs(v) >= 1e5 or abs(v) < 1e-3:
