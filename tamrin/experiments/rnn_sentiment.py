@@ -102,6 +102,7 @@ def run(cfg: Config, run) -> list[Section]:
     specs = cfg.validate()
     prep = prepare(cfg)
     for name, s in prep.splits.items():
+        run.record_source(f"{name}: {s.source}")
         for reason, n in s.skipped.most_common():
             run.notice(f"{s.source}: skipped {n} line(s): {reason}")
     results = []
