@@ -109,7 +109,8 @@ def _write_text(pdf: _PDF, text: str, size: float = 10):
     pdf.set_font("dejavu", "", size)
     for para in text.split("\n\n"):
         if para.strip():
-            pdf.multi_cell(0, 5, _md(para.strip()), markdown=True, new_x="LMARGIN", new_y="NEXT")
+            # ragged right: justified lines stretch badly around long formulas, paths and code
+            pdf.multi_cell(0, 5, _md(para.strip()), markdown=True, align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.5)
 
 
