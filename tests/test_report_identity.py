@@ -97,3 +97,18 @@ def test_student_resolution_order(tmp_path, monkeypatch):
     monkeypatch.setenv("TAMRIN_CONFIG", str(tmp_path / "missing.yaml"))
     with pytest.raises(UserError, match="does not exist"):
         resolve()
+
+
+def test_table_caption_never_alone_at_the_top_of_a_page(tmp_path):
+    """issue #19 (layout): a short table and its caption stay on one page."""
+    from tamrin.report.sections import Table
+
+    for filler in range(18, 34):  # push the table to every position near the bottom of page 2
+        s = Section("Filler").text("\n\n".join(f"Line {i} of filler text." for i in range(filler)))
+        s.blocks.append(Table(["a", "b"], [[i, i * 2] for i in range(8)], "CAPTION-X: the table's caption."))
+        p = tmp_path / f"t{filler}.pdf"
+        p.write_bytes(render_pdf([s], tmp_path, "T", "", PageInfo()))
+        pages = [pg.extract_text() for pg in PdfReader(p).pages]
+        (where,) = [i for i, t in enumerate(pages) if "CAPTION-X" in t]
+        assert "a b" in pages[where].replace("\n", " ") or " 14" in pages[where], f"caption alone (filler {filler})"
+        assert "7 14" in pages[where].replace("\n", " "), f"the table's last row is not with its caption (filler {filler})"

@@ -144,6 +144,30 @@ def _col_widths(pdf: _PDF, rows: list[list[str]], size: float) -> list[float]:
     return [f + e * scale for f, e in zip(fixed, extra)]
 
 
+def _table_height(pdf: _PDF, rows: list[list[str]], widths: list[float], size: float) -> float:
+    """The rendered height (mm) of the table's rows, wrapped cells included (as fpdf2 lays them out below)."""
+    line_h, pad = size * 0.55, 2 * 0.6
+    total = 0.0
+    for k, r in enumerate(rows):
+        pdf.set_font("dejavu", "B" if k == 0 else "", size)
+        lines = max(_lines(pdf, w - 2 * 1.2 + 2 * pdf.c_margin, line_h, c) for w, c in zip(widths, r))  # cell padding 1.2
+        total += lines * line_h + pad
+    pdf.set_font("dejavu", "", size)
+    return total + 1
+
+
+def _lines(pdf: _PDF, w: float, h: float, text: str) -> int:
+    try:
+        return len(pdf.multi_cell(w, h, text, dry_run=True, output="LINES"))
+    except FPDFException:  # a column narrower than one character: fpdf2 scales such tables down anyway
+        return 1
+
+
+def _caption_height(pdf: _PDF, text: str) -> float:
+    pdf.set_font("dejavu", "I", 8)
+    return len(pdf.multi_cell(0, 4, _md(text), dry_run=True, output="LINES")) * 4 + 0.8
+
+
 def _table(pdf: _PDF, b: Table):
     ncol = max(1, len(b.columns))
     size = 8 if ncol <= 6 else 7 if ncol <= 9 else 6
@@ -153,7 +177,11 @@ def _table(pdf: _PDF, b: Table):
     align = tuple("RIGHT" if num else "LEFT" for num in numeric_columns(b)) or ("LEFT",)
     align = align + ("LEFT",) * (ncol - len(align))
     pdf.set_font("dejavu", "", size)
-    if pdf.room < 4 * size * 0.6:  # not even the heading row and two rows fit: start on the next page
+    need = _table_height(pdf, rows, widths, size) + (_caption_height(pdf, b.caption) if b.caption else 0)
+    full_page = pdf.page_break_trigger - pdf.t_margin
+    # a table that fits on one page is kept on one page with its caption (never a caption alone at the top of a
+    # page); a longer one starts where it is unless not even its heading row and two rows fit
+    if (need > pdf.room and need <= full_page) or pdf.room < 4 * size * 0.6:
         pdf.add_page()
     with pdf.table(width=min(sum(widths), pdf.epw), col_widths=widths, align="LEFT", text_align=align, line_height=size * 0.55,
                    headings_style=FontFace(emphasis="BOLD", fill_color=_HEAD_FILL), first_row_as_headings=True,
