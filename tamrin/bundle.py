@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from tamrin import course
-from tamrin.report.render import frame_sections
+from tamrin.report.render import frame_sections, rebase_figures
 from tamrin.report.sections import Section, load_sections
 from tamrin.runs import atomic_write_json
 
@@ -43,28 +43,15 @@ def bundle_experiments(assignments: list[str]) -> tuple[list[str], list[str]]:
 
 def compute_answers(parent: Path, assignments: list[str], seed: int = 0, echo=print) -> Path:
     """The answer key of the bundle's questions into parent/answers/answers.json (skipped when already there)."""
-    import torch
-
-    from tamrin import answers
-    from tamrin.answers.render import summary_line
+    from tamrin.answers.cli import compute_key
 
     out = parent / "answers"
     path = out / "answers.json"
     if path.exists():
         return path
     out.mkdir(exist_ok=True)
-    funcs = answers.registered()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    records, t0 = [], time.perf_counter()
-    try:
-        for a in assignments:
-            for q in course.questions(a):
-                if q.id in funcs:
-                    records.append(answers.compute(q.id, answers.Context(out, seed)))
-                    echo(summary_line(records[-1]))
-    finally:
-        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    records = compute_key([q for a in assignments for q in course.questions(a)], out, seed, echo)
     atomic_write_json(path, {"answers": records, "seconds": round(time.perf_counter() - t0, 2)})
     return path
 
@@ -79,13 +66,6 @@ def _groups(sections: list[Section]) -> list[list[Section]]:
         else:
             out[-1].append(s)
     return out
-
-
-def _rebase(sections: list[Section], child: str) -> None:
-    for s in sections:
-        for b in s.blocks:
-            if getattr(b, "kind", "") == "figure" and not Path(b.path).is_absolute():
-                b.path = str(Path(child) / b.path)
 
 
 def assign_sections(questions: list, experiments: dict[str, list[Section]]) -> dict[str, list[list[Section]]]:
@@ -121,7 +101,7 @@ def bundle_sections(parent: Path) -> tuple[list[Section], dict]:
         p = parent / name / "sections.json"
         if p.exists():
             meta, secs = load_sections(p)
-            _rebase(secs, name)
+            rebase_figures(secs, name)
             metas[name], exp_secs[name] = meta, secs
     out: list[Section] = []
     shown_at: dict[tuple[str, str], str] = {}  # (experiment, section title) -> the question it was shown under

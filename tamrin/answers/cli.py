@@ -2,7 +2,6 @@
 compute the answer key into a new run folder and print one line per question."""
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -29,29 +28,39 @@ def parse_formats(text: str) -> list[str]:
     return fs
 
 
-def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print, student=None) -> tuple[Path, list[dict]]:
+def compute_key(selected: list, out: Path, seed: int = 0, echo=print) -> list[dict]:
+    """The answers of the selected questions (course order), one thread, one summary line each; a practical question
+    is named with the experiment that answers it."""
     import torch
 
-    from tamrin import answers, course
+    from tamrin import answers
     from tamrin.answers import render
-    from tamrin.runs import atomic_write_json, atomic_write_text, environment, new_run_dir
 
-    selected = course.select(only)
     funcs = answers.registered()
-    out = new_run_dir(out_root, "answers")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small computations: one thread is faster and reproducible
-    records, t0 = [], time.perf_counter()
+    records = []
     try:
         for q in selected:
             if q.id in funcs:
-                rec = answers.compute(q.id, answers.Context(out, seed))
-                records.append(rec)
-                echo(render.summary_line(rec))
+                records.append(answers.compute(q.id, answers.Context(out, seed)))
+                echo(render.summary_line(records[-1]))
             else:
                 echo(render.practical_line(q) if q.experiments else f"{q.id:<9} not answered yet")
     finally:
         torch.set_num_threads(threads)
+    return records
+
+
+def run_answers(only, formats, out_root: Path, seed: int = 0, echo=print, student=None) -> tuple[Path, list[dict]]:
+    from tamrin import course
+    from tamrin.answers import render
+    from tamrin.runs import atomic_write_json, atomic_write_text, environment, new_run_dir
+
+    selected = course.select(only)
+    out = new_run_dir(out_root, "answers")
+    t0 = time.perf_counter()
+    records = compute_key(selected, out, seed, echo)
     doc = {"answers": records, "seconds": round(time.perf_counter() - t0, 2), "env": environment(seed)}
     if "json" in formats:
         atomic_write_json(out / "answers.json", doc)

@@ -89,6 +89,14 @@ def render_run_dir(path: Path, pdf: bool = True, student: Student | None = None)
     _write(path, framed, title, subtitle, pdf, page_info(meta), experiment_call(meta))
 
 
+def rebase_figures(sections: list[Section], child: str) -> None:
+    """Figure paths are relative to a child run folder: make them relative to its parent folder."""
+    for s in sections:
+        for b in s.blocks:
+            if getattr(b, "kind", "") == "figure" and not Path(b.path).is_absolute():
+                b.path = str(Path(child) / b.path)
+
+
 def render_combined(parent: Path, children: list[Path], pdf: bool = True, student: Student | None = None) -> None:
     """One report with a section per experiment (figures referenced from the children's folders)."""
     allsecs: list[Section] = []
@@ -101,11 +109,7 @@ def render_combined(parent: Path, children: list[Path], pdf: bool = True, studen
         first_meta = first_meta or meta
         presets.add(meta.get("preset", "full"))
         sources += [x for x in meta.get("data_sources", []) if x not in sources]
-        # figure paths are relative to the child folder: make them relative to the parent
-        for s in sections:
-            for b in s.blocks:
-                if getattr(b, "kind", "") == "figure" and not Path(b.path).is_absolute():
-                    b.path = str(Path(child.name) / b.path)
+        rebase_figures(sections, child.name)
         allsecs.extend(frame_sections(meta, sections))
     # the title page: quick if any part is a smoke run (the banner must not hide one), the data of every part
     preset = next((p for p in ("smoke", "quick", "custom") if p in presets), "full")

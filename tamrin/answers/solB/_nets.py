@@ -3,7 +3,6 @@
 tamrin.models.inception and small torch computations."""
 from __future__ import annotations
 
-import numpy as np
 
 from tamrin.answers import Answer, answer, close, holds, verdict_claims
 
