@@ -66,7 +66,7 @@ def answer_blocks(rec: dict) -> list:
     for t in rec.get("tables", []):
         s.table(t["columns"], t["rows"], t["caption"])
     for f in rec.get("figures", []):
-        s.figure(f["path"], f["caption"], width=0.75)
+        s.figure(f["path"], f["caption"], width=0.6)
     if rec.get("assumptions"):
         s.text("**Assumptions:** " + " ".join(rec["assumptions"]))
     if rec.get("how"):

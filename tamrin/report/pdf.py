@@ -178,6 +178,7 @@ def _table(pdf: _PDF, b: Table):
     align = align + ("LEFT",) * (ncol - len(align))
     pdf.set_font("dejavu", "", size)
     need = _table_height(pdf, rows, widths, size) + (_caption_height(pdf, b.caption) if b.caption else 0)
+    pdf.set_font("dejavu", "", size)  # the measurements above changed the font
     full_page = pdf.page_break_trigger - pdf.t_margin
     # a table that fits on one page is kept on one page with its caption (never a caption alone at the top of a
     # page); a longer one starts where it is unless not even its heading row and two rows fit
