@@ -65,5 +65,8 @@ def discover() -> dict[str, Experiment]:
 def get(name: str) -> Experiment:
     exps = discover()
     if name not in exps:
-        raise UserError(f"unknown experiment {name!r}{did_you_mean(name, exps)}; choose one of: {', '.join(exps)} (or 'all')")
+        from tamrin.course import ASSIGNMENTS
+
+        raise UserError(f"unknown experiment {name!r}{did_you_mean(name, list(exps) + list(ASSIGNMENTS))}; choose one of: "
+                        f"{', '.join(exps)}; or an assignment: {', '.join(ASSIGNMENTS)}, or 'all'")
     return exps[name]
