@@ -90,7 +90,7 @@ def markdown(r: dict) -> str:
     st = r["lstm_step"]
     lines = ["## rnn-sentiment: recurrent networks on SST-5 (sentence sentiment, 5 classes)", "",
              f"- Command: `{r['command']}` ({r['preset']} preset; trains every model through `tamrin run rnn-sentiment`).",
-             f"- Machine: 2-core CPU, no GPU, shared with other jobs (1-minute load average {r['machine']['load_average_1m_at_end']:.1f} "
+             f"- Machine: 2-core CPU, no GPU, {'shared with other jobs' if r['machine']['load_average_1m_at_end'] > 1.5 else 'the benchmark alone'} (1-minute load average {r['machine']['load_average_1m_at_end']:.1f} "
              f"at the end), 1 thread; date {r['date_utc']}.",
              "- Data: official SST train split for training, official dev split for model selection and the numbers below; "
              "the official test split is not on this machine, so no test number is reported.",
