@@ -50,9 +50,11 @@ class Config:
 
     @classmethod
     def quick(cls) -> "Config":
-        return cls(subset=1000, width=0.25, widths=(0.5, 0.25), sizes=(32, 16), latency_repeats=3,
+        # 5,000 images x 3 epochs (~2.5 min on the 2-core CPU): every model ends clearly above chance (measured
+        # 21-43% on the held-out 10%; 1,000 images x 1 epoch left all of them at 9-18%, i.e. at chance)
+        return cls(subset=5000, width=0.25, widths=(0.5, 0.25), sizes=(32, 16), latency_repeats=3,
                    cost_channels=(32, 128), train=TrainConfig(
-                       epochs=1, batch_size=64, lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1,
+                       epochs=3, batch_size=64, lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1,
                        channels_last=True, threads=1, progress=False))
 
     @classmethod
