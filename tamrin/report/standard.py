@@ -42,8 +42,8 @@ def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str
     m = classification_metrics(y_true, None, probs, classes)
     run.write_json(f"metrics_{slug}.json", m)
     head = Section(title or f"Results: {name}", level=level)
-    if chance_notice(m, name):
-        head.notice(chance_notice(m, name))
+    if chance_notice(m, title or name):  # the heading, not the file tag, names the model and split
+        head.notice(chance_notice(m, title or name))
     head.text(summary_text(m, name))
     head.table(["metric", "value"], [["accuracy", m["accuracy"]], ["macro-F1", m["macro_f1"]], ["weighted-F1", m["weighted_f1"]],
                                       ["Cohen's kappa", m["kappa"]], ["ROC AUC (macro)", m["auc_macro"]], ["ROC AUC (micro)", m["auc_micro"]],
