@@ -113,6 +113,10 @@ def test_print_config_shows_every_key_with_overrides_applied(capsys):
     assert cfg["transfer"]["width"] == 0.5 and cfg["gap"]["lr"] == 0.01
     assert {"compact", "gap", "transfer", "augment", "dropout_fc"} <= set(cfg)  # nested configs are listed in full
     assert main(["run", "fer", "--quick", "--print-config"]) == 0
-    assert yaml.safe_load(capsys.readouterr().out)["train_per_class"] == 100
+    from tamrin.registry import get
+
+    fer = get("fer").config
+    assert fer.quick().train_per_class != fer().train_per_class  # --quick prints the quick preset's value
+    assert yaml.safe_load(capsys.readouterr().out)["train_per_class"] == fer.quick().train_per_class
     assert main(["run", "all", "--print-config"]) == 2  # one line, exit 2
     assert "needs one experiment" in capsys.readouterr().err
