@@ -33,3 +33,18 @@ def _small_torch():
 def shared_data() -> Path | None:
     p = ROOT.parent / "shared" / "data"
     return p if p.is_dir() else None
+
+
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory):
+    """rec(qid) -> the answer key's JSON record for qid, computed once per test module."""
+    from tamrin import answers
+
+    out = tmp_path_factory.mktemp("answers")
+    cache = {}
+
+    def get(qid):
+        if qid not in cache:
+            cache[qid] = answers.compute(qid, answers.Context(out))
+        return cache[qid]
+    return get

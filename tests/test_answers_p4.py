@@ -9,19 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from tamrin import answers
 
-
-@pytest.fixture(scope="module")
-def rec(tmp_path_factory):
-    out = tmp_path_factory.mktemp("p4")
-    cache = {}
-
-    def get(qid):
-        if qid not in cache:
-            cache[qid] = answers.compute(qid, answers.Context(out))
-        return cache[qid]
-    return get
 
 
 def test_q1_equivariance_and_parameter_saving(rec):
