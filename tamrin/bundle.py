@@ -87,7 +87,9 @@ def bundle_sections(parent: Path) -> tuple[list[Section], dict]:
     """The bundle's report: one part per assignment, one section per question in the course's order, the appendix."""
     from tamrin.answers.render import answer_blocks
 
-    info = json.loads((parent / "run.json").read_text())
+    from tamrin.experiment_runner import read_run_info
+
+    info = read_run_info(parent)
     assignments = info.get("assignments") or list(ALL)
     records = {}
     if (parent / "answers" / "answers.json").exists():
@@ -150,7 +152,7 @@ def bundle_sections(parent: Path) -> tuple[list[Section], dict]:
     env = next((m.get("env") for m in metas.values() if m.get("env")), None)
     if env:
         appendix += [Section(s.title, s.blocks, 2) for s in frame_sections({"env": env}, [], level_shift=0)[1:]]
-    meta = {"env": env, "assignment": ", ".join(f"{a} — {course.ASSIGNMENTS[a].title}" for a in assignments),
+    meta = {"env": env, "assignment": ", ".join(f"{a} — {course.ASSIGNMENTS[a].title}" for a in assignments), "assignments": assignments,
             "data_sources": [x for m in metas.values() for x in m.get("data_sources", [])],
             "preset": next((p for p in ("smoke", "quick", "custom") if p in (info.get("presets") or {}).values()), "full"),
             "student": info.get("student")}
@@ -165,8 +167,7 @@ def render_bundle(parent: Path, pdf: bool = True, student=None) -> None:
     sections, meta = bundle_sections(parent)
     if student is not None:
         meta["student"] = student.to_dict()
-    info = json.loads((parent / "run.json").read_text())
-    names = info.get("assignments") or list(ALL)
+    names = meta["assignments"]
     title = "tamrin: " + (", ".join(names) if len(names) < len(ALL) else "all assignments and solution-set checks")
     name = names[0] if len(names) == 1 else "all" if len(names) == len(ALL) else None
     quick = meta["preset"] in ("quick", "smoke")

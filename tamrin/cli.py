@@ -64,14 +64,10 @@ def add_student_options(p) -> None:
 
 def _recorded_student(run_dir: Path):
     """The student a run folder recorded (run.json of a run or of a `run all` folder)."""
-    import json
-
+    from tamrin.experiment_runner import read_run_info
     from tamrin.student import Student
 
-    try:
-        return Student.from_dict(json.loads((run_dir / "run.json").read_text()).get("student"))
-    except (OSError, ValueError):
-        return Student()
+    return Student.from_dict(read_run_info(run_dir).get("student"))
 
 
 def _assignment_keys():
@@ -169,32 +165,22 @@ def _config_for_all(exp, args):
 
 
 def cmd_report(args) -> int:
-    import json
-
-    from tamrin.experiment_runner import BUNDLE, render_folder
+    from tamrin.experiment_runner import BUNDLE, read_run_info, render_folder
     from tamrin.report.render import render_run_dir
-    from tamrin.student import resolve
+    from tamrin.runs import atomic_write_json
+    from tamrin.student import Student, resolve
 
     path = Path(args.run_dir)
     if not path.is_dir():
         raise UserError(f"{path} is not a finished run folder (no such folder)")
-    student = resolve(args.student, args.student_id, _recorded_student(path))
-    info = {}
-    if (path / "run.json").exists():
-        try:
-            info = json.loads((path / "run.json").read_text())
-        except ValueError:
-            info = {}
+    info = read_run_info(path)
+    student = resolve(args.student, args.student_id, Student.from_dict(info.get("student")))
     if info.get("experiment") == BUNDLE:
-        children = [path / n for n in info.get("experiments", [])]
-        unfinished = [c.name for c in children if not (c / "sections.json").exists()]
+        unfinished = [n for n in info.get("experiments", []) if not (path / n / "sections.json").exists()]
         if unfinished:
             raise UserError(f"{path}: {', '.join(unfinished)} not finished; run `tamrin run all --resume {path}` to finish them")
         render_folder(path, student=student)
-        atomic_student = {**info, "student": student.to_dict()}
-        from tamrin.runs import atomic_write_json
-
-        atomic_write_json(path / "run.json", atomic_student)
+        atomic_write_json(path / "run.json", {**info, "student": student.to_dict()})  # kept for the next re-render
     else:
         if not (path / "sections.json").exists():
             raise UserError(f"{path} is not a finished run folder (no sections.json); run `tamrin run NAME --resume {path}` to finish it")

@@ -33,11 +33,12 @@ def preset_of(exp, cfg, quick: bool = False) -> str:
     return "full" if cfg == cls() else "custom"
 
 
-def _read_json(p: Path) -> dict:
+def read_run_info(run_dir: Path) -> dict:
+    """A run folder's run.json ({} when missing or unreadable)."""
     import json
 
     try:
-        return json.loads(p.read_text())
+        return json.loads((Path(run_dir) / "run.json").read_text())
     except (OSError, ValueError):
         return {}
 
@@ -45,7 +46,7 @@ def _read_json(p: Path) -> dict:
 def _execute(exp, cfg, run_dir: Path, pdf: bool, resumed: bool = False, preset: str | None = None,
              student: Student | None = None) -> Path:
     run = Run(run_dir, exp.name)
-    recorded = _read_json(run_dir / "run.json")
+    recorded = read_run_info(run_dir)
     preset = preset or recorded.get("preset") or preset_of(exp, cfg)
     student = student if student is not None else Student.from_dict(recorded.get("student"))
     info = {"experiment": exp.name, "preset": preset, "student": student.to_dict(), "resumed": resumed}
@@ -103,7 +104,7 @@ def resume_run(run_dir: Path, pdf: bool = True, student: Student | None = None) 
     """Continue an interrupted run (or a whole `run all` folder) where it stopped."""
     from tamrin import registry
 
-    info = _read_json(run_dir / "run.json")
+    info = read_run_info(run_dir)
     if info.get("experiment") == BUNDLE:
         return resume_all(run_dir, pdf, student)
     if not info or not (run_dir / "config.yaml").exists():
@@ -138,7 +139,7 @@ def run_all(exps, configs: dict, out_root: Path, pdf: bool = True, quick: bool =
 def resume_all(parent: Path, pdf: bool = True, student: Student | None = None) -> Path:
     from tamrin import registry
 
-    info = _read_json(parent / "run.json")
+    info = read_run_info(parent)
     exps = [registry.get(n) for n in info.get("experiments", [])]
     configs = {}
     for e in exps:
@@ -153,7 +154,7 @@ def resume_all(parent: Path, pdf: bool = True, student: Student | None = None) -
 
 def _run_children(parent: Path, exps, configs: dict, presets: dict, pdf: bool, student: Student,
                   resumed: bool = False) -> list[str]:
-    info = _read_json(parent / "run.json")
+    info = read_run_info(parent)
     if info.get("assignments"):
         from tamrin.bundle import compute_answers
 
@@ -161,7 +162,7 @@ def _run_children(parent: Path, exps, configs: dict, presets: dict, pdf: bool, s
     children, failures = [], []
     for exp in exps:
         child = parent / exp.name
-        state = _read_json(child / "run.json")
+        state = read_run_info(child)
         children.append(child)
         if state.get("status") == "done" and (child / "sections.json").exists():
             continue  # finished before the interruption: not run again
@@ -179,14 +180,14 @@ def _run_children(parent: Path, exps, configs: dict, presets: dict, pdf: bool, s
             save_sections(child / "sections.json", [sec], {"experiment": exp.name, "title": f"{exp.name} (failed)", "config": to_dict(configs[exp.name]), "notices": []})
             print(tb)
     render_folder(parent, pdf=pdf, student=student)
-    info = _read_json(parent / "run.json")
+    info = read_run_info(parent)
     atomic_write_json(parent / "run.json", {**info, "status": "done", "failures": failures, "student": student.to_dict()})
     return failures
 
 
 def render_folder(parent: Path, pdf: bool = True, student: Student | None = None) -> None:
     """Re-render a multi-experiment folder: an assignment bundle in question order, else the combined report."""
-    info = _read_json(parent / "run.json")
+    info = read_run_info(parent)
     if info.get("assignments"):
         from tamrin.bundle import render_bundle
 
