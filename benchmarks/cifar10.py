@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from tamrin.augment import crop_flip, normalize
+from tamrin.data.augment import crop_flip, normalize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
 from tamrin.models import count_macs, count_params, create
 from tamrin.runs import atomic_write_json, atomic_write_text, environment

@@ -62,7 +62,7 @@ def make_config(a):
     import dataclasses
 
     from tamrin.experiments.fer import Config
-    from tamrin.face_augment import FaceAugment
+    from tamrin.data.face_augment import FaceAugment
 
     cfg = Config()  # the experiment's defaults: the recipe is the experiment's, only budgets and sizes are set here
     budget = a.budget_min * 60

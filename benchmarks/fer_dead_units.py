@@ -33,7 +33,7 @@ def main(steps: int = 480, every: int = 60):
     import torch.nn.functional as F
 
     from tamrin.experiments._fer_data import class_weights, load_face_data
-    from tamrin.face_augment import FaceAugment
+    from tamrin.data.face_augment import FaceAugment
     from tamrin.models import create
     from tamrin.runs import Run
 

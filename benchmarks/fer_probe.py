@@ -21,7 +21,7 @@ def main(argv):
     import torch
 
     from tamrin.experiments._fer_data import class_weights, load_face_data
-    from tamrin.face_augment import FaceAugment
+    from tamrin.data.face_augment import FaceAugment
     from tamrin.models import create
     from tamrin.runs import Run
     from tamrin.train import TrainConfig, fit

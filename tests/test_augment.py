@@ -1,7 +1,7 @@
 """Batched CIFAR augmentation: crops are real windows of the padded image, flips are mirrors, seeded."""
 import torch
 
-from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, random_crop, random_flip, resize
+from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, random_crop, random_flip, resize
 
 
 def test_random_crop_is_a_window_of_the_padded_image():

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tamrin.errors import UserError
-from tamrin.face_augment import FaceAugment, face_augment
+from tamrin.data.face_augment import FaceAugment, face_augment
 
 torch.set_num_threads(1)
 

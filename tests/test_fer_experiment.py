@@ -11,7 +11,7 @@ from tamrin.data.fer import face_folder
 from tamrin.errors import UserError
 from tamrin.experiments._fer_transfer import cached_features, pretrained_backbone, transfer_model
 from tamrin.experiments.fer import Config, TransferConfig, _adam, run, train_stage
-from tamrin.face_augment import FaceAugment
+from tamrin.data.face_augment import FaceAugment
 from tamrin.models import create
 from tamrin.experiment_runner import run_experiment
 from tamrin.registry import get

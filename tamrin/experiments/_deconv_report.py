@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from tamrin.augment import normalize  # noqa: E402
+from tamrin.data.augment import normalize  # noqa: E402
 from tamrin.experiments import _deconv_text as T  # noqa: E402
 from tamrin.experiments._deconv_measure import REFERENCE, RULES, public  # noqa: E402
 from tamrin.explain import grid_figure  # noqa: E402

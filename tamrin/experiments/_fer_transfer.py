@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
+from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
 from tamrin.models import create
 from tamrin.models.vgg import fold_batchnorm

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
+from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
 from tamrin.errors import UserError
 from tamrin.experiments import _cnn_figures as cf
@@ -92,7 +92,7 @@ def load_data(cfg: Config, run):
     x, y = to_tensor(ds)
     if x.shape[1] != 3:
         raise UserError(f"expected RGB images, got {x.shape[1]} channel(s) from {ds.source}")
-    x = normalize(x)  # the published CIFAR-10 training-set statistics (see tamrin.augment)
+    x = normalize(x)  # the published CIFAR-10 training-set statistics (see tamrin.data.augment)
     test = None
     try:
         tds = load_cifar10(cfg.data_dir, "test", run=run, fallback=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from tamrin.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize
+from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
 from tamrin.errors import UserError
 from tamrin.experiments import _deconv_measure as M

@@ -20,7 +20,7 @@ from tamrin.experiments._fer_eval import (comparison_section, flip_tta_probs, im
                                           softmax_probs, top_confusions)
 from tamrin.experiments._fer_transfer import (freeze_report, pretrained_backbone, train_transfer, transfer_model,
                                               transfer_probs)
-from tamrin.face_augment import FaceAugment
+from tamrin.data.face_augment import FaceAugment
 from tamrin.models import create
 from tamrin.models.weights import hash_prefix_from_name
 from tamrin.registry import Experiment
