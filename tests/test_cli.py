@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tamrin.cli import main
+from tamrin.train.fit import TIMING_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +98,7 @@ def test_sigkill_then_resume_from_the_cli_matches_uninterrupted(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
 
     def metrics(d):
-        return [{k: v for k, v in json.loads(x).items() if k not in ("seconds", "images_per_s")}
+        return [{k: v for k, v in json.loads(x).items() if k not in TIMING_KEYS}
                 for x in (d / "metrics.jsonl").read_text().splitlines()]
 
     (ref_dir,) = list((tmp_path / "ref").iterdir())

@@ -10,6 +10,7 @@ from tamrin.errors import UserError
 from tamrin.runs import Run
 from tamrin.train import TrainConfig, fit
 from tamrin.train.precision import _use_deterministic_algorithms, amp_dtype, configure_determinism, make_scaler
+from tamrin.train.fit import TIMING_KEYS
 
 
 def _data(n=256, seed=0):
@@ -25,7 +26,7 @@ def _cnn(seed=0):
 
 
 def _strip(h):
-    return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in h]
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in h]
 
 
 @pytest.fixture

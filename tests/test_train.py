@@ -11,6 +11,7 @@ import torch.nn as nn
 from tamrin.errors import UserError
 from tamrin.runs import Run
 from tamrin.train import DivergedError, TrainConfig, fit, load_checkpoint, load_model_state
+from tamrin.train.fit import TIMING_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).with_name("_train_script.py")
@@ -33,7 +34,7 @@ def _metrics(path):
 
 
 def _strip(recs):
-    return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in recs]
+    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in recs]
 
 
 def test_learns_and_selects_best(tmp_path):

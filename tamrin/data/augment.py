@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "normalize", "random_crop", "random_flip", "crop_flip", "resize"]
+__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "normalize", "random_crop", "random_flip", "crop_flip", "resize", "AlternatingCropFlip"]
 
 # Per-channel statistics of the 50,000 CIFAR-10 training images (pixels in [0, 1]). The std values
 # 0.2023, 0.1994, 0.2010 copied across many scripts are wrong (they are not the per-pixel std of the
@@ -23,14 +23,14 @@ def normalize(x: torch.Tensor, mean=CIFAR10_MEAN, std=CIFAR10_STD) -> torch.Tens
     return (x - m) / s
 
 
-def random_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
-    """Zero-pad by `padding` and take a random HxW window per image (the standard CIFAR crop).
+def random_crop(x: torch.Tensor, generator: torch.Generator, padding: int = 4, mode: str = "constant") -> torch.Tensor:
+    """Pad by `padding` (zeros, or mode="reflect") and take a random HxW window per image (the CIFAR crop).
 
     On normalised inputs the zero padding is the mean colour. Implemented with one gather: image i's
     rows are oy[i] + 0..H-1 and its columns ox[i] + 0..W-1 of the padded batch.
     """
     n, c, h, w = x.shape
-    xp = torch.nn.functional.pad(x, (padding,) * 4)
+    xp = torch.nn.functional.pad(x, (padding,) * 4, mode=mode)
     oy = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(x.device)
     ox = torch.randint(0, 2 * padding + 1, (n,), generator=generator).to(x.device)
     rows = (oy[:, None] + torch.arange(h, device=x.device)[None, :])[:, None, :, None]  # (n,1,h,1)
@@ -57,3 +57,26 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
         return x
     return torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
                                            antialias=size < x.shape[-1])
+
+
+class AlternatingCropFlip:
+    """Random translation by up to `padding` pixels (reflect padding) + airbench's alternating flip.
+
+    Random flips mirror a given image in a random half of the epochs; alternating flips mirror it in every
+    other epoch (which half is drawn once per image from `seed`), so over any two epochs each image is seen
+    both ways: the same augmentation, less repetition. fit() passes the batch's sample indices and the
+    epoch because the decision is per image and per epoch (`per_sample = True`).
+    """
+
+    per_sample = True
+
+    def __init__(self, n: int, seed: int = 0, padding: int = 2):
+        g = torch.Generator().manual_seed(seed * 7919 + 17)
+        self.first = torch.rand(n, generator=g) < 0.5  # flipped in odd epochs (1, 3, ...)
+        self.padding = padding
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator, idx: torch.Tensor, epoch: int) -> torch.Tensor:
+        if self.padding:
+            x = random_crop(x, generator, self.padding, mode="reflect")
+        flip = self.first[idx] if epoch % 2 == 1 else ~self.first[idx]
+        return torch.where(flip.to(x.device).view(-1, 1, 1, 1), x.flip(3), x)

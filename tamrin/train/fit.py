@@ -21,10 +21,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tamrin.errors import UserError
+from tamrin.train.budget import CALIBRATION_STEPS, StepPlan
 from tamrin.train.checkpoint import load_checkpoint, load_model_state, rng_state, save_checkpoint, set_rng_state
 from tamrin.train import distributed as D
 from tamrin.train.config import TrainConfig
+from tamrin.train.lookahead import Lookahead
 from tamrin.train.precision import autocast, configure_determinism, make_scaler
+from tamrin.train.tta import tta_logits
+
+
+# Per-epoch record keys that measure time: they differ between otherwise identical runs
+TIMING_KEYS = ("seconds", "images_per_s", "elapsed_s")
 
 
 class DivergedError(UserError):
@@ -40,6 +47,7 @@ class FitResult:
     seconds: float = 0.0
     stopped_early: bool = False
     resumed_from: int = 0
+    steps: int = 0  # optimizer steps the run was planned for (budgeted runs: measured, see tamrin.train.budget)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -54,6 +62,17 @@ def resolve_device(name: str) -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise UserError("train.device=mps but MPS is not available (use cpu or auto)")
     return torch.device(name)
+
+
+def param_groups(model: nn.Module, cfg: TrainConfig):
+    """Parameters, split when cfg.bias_lr_scale != 1: vectors (biases, norm scales) at bias_lr_scale x lr and
+    weight decay / bias_lr_scale, so lr x decay (the shrink per step) is the same for both (airbench)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.bias_lr_scale == 1:
+        return params
+    k = cfg.bias_lr_scale
+    return [dict(params=[p for p in params if p.dim() > 1], lr=cfg.lr, weight_decay=cfg.weight_decay),
+            dict(params=[p for p in params if p.dim() <= 1], lr=cfg.lr * k, weight_decay=cfg.weight_decay / k)]
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -83,6 +102,8 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
         return 1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7))
     if schedule == "step":
         return 1.0 if t < 0.5 else 0.1 if t < 0.75 else 0.01
+    if schedule == "triangle":  # airbench94's: 0.2 -> 1 linearly until 23% of the run, then down to 0.07
+        return 0.2 + 0.8 * t / 0.23 if t < 0.23 else 1.0 - 0.93 * min(1.0, (t - 0.23) / 0.77)
     raise UserError(f"unknown schedule {schedule!r}")
 
 
@@ -93,8 +114,8 @@ def _batches(order: torch.Tensor, batch_size: int):
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: str | torch.device = "cpu",
-            channels_last: bool = False, amp: bool = False, amp_dtype: str = "auto") -> torch.Tensor:
-    """Logits for all of x (model put in eval mode), on the CPU."""
+            channels_last: bool = False, amp: bool = False, amp_dtype: str = "auto", tta: int = 0) -> torch.Tensor:
+    """Logits for all of x (model put in eval mode), on the CPU; tta > 0 averages mirrored/shifted views."""
     device = torch.device(device) if not isinstance(device, torch.device) else device
     model.eval()
     outs = []
@@ -103,7 +124,7 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, device: st
         if channels_last and xb.dim() == 4:
             xb = xb.contiguous(memory_format=torch.channels_last)
         with autocast(device, amp, amp_dtype):
-            outs.append(model(xb).float().cpu())
+            outs.append(tta_logits(model, xb, tta).cpu())
     return torch.cat(outs) if outs else torch.empty(0)
 
 
@@ -151,21 +172,28 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     net = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    opt = make_optimizer(model.parameters(), cfg)
+    opt = make_optimizer(param_groups(model, cfg), cfg)
     scaler = make_scaler(device, cfg.amp, cfg.amp_dtype)  # active only for float16 autocast
     if batches is not None and world > 1:
         raise UserError(f"{tag}: custom batches are not supported with torchrun")
+    if cfg.budget_s and world > 1:
+        raise UserError(f"{tag}: train.budget_s is not supported with torchrun (each process would plan its own length)")
     steps_per_epoch = len(batches(1)) if batches is not None else math.ceil(math.ceil(len(x_tr) / world) / local_bs)
     if cfg.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
-    total, warmup = cfg.epochs * steps_per_epoch, int(round(cfg.warmup_epochs * steps_per_epoch))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup, cfg.schedule))
+    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    plan = (StepPlan.budgeted(cfg.budget_s, cfg.epochs, steps_per_epoch, warmup) if cfg.budget_s
+            else StepPlan.fixed(cfg.epochs, steps_per_epoch, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, plan.total, plan.warmup, cfg.schedule))
+    look = Lookahead(model) if cfg.lookahead else None
     cw = class_weights.to(device) if class_weights is not None else None
     crit = loss_fn or (lambda out, yb: F.cross_entropy(out, yb, weight=cw, label_smoothing=cfg.label_smoothing))
+    per_sample = getattr(augment, "per_sample", False)  # augment(x, gen, idx, epoch), e.g. alternating flips
 
     ckpt_path = run.checkpoints_dir / f"{tag}.pt" if run is not None else None
     history: list[dict] = []
     start_epoch, best_acc, best_epoch, best_state, bad_epochs, elapsed = 1, -1.0, 0, None, 0, 0.0
+    step_time, eval_s = 0.0, 0.0  # seconds spent in optimizer steps (all epochs) and in the last validation pass
     if ckpt_path is not None and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
         load_model_state(model, ck["model"], f"checkpoint {ckpt_path}")
@@ -173,34 +201,41 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         sched.load_state_dict(ck["scheduler"])
         if ck.get("scaler"):
             scaler.load_state_dict(ck["scaler"])
+        if ck.get("plan"):
+            plan.load(ck["plan"])
+        if look is not None and ck.get("lookahead"):
+            look.load_state_dict(ck["lookahead"])
         set_rng_state(ck["rng"])
         history, best_acc, best_epoch = ck["history"], ck["best_val_acc"], ck["best_epoch"]
         best_state, bad_epochs, elapsed = ck.get("best_model"), ck["bad_epochs"], ck.get("seconds", 0.0)
+        step_time, eval_s = ck.get("step_time", 0.0), ck.get("eval_s", 0.0)
         start_epoch = ck["epoch"] + 1
         run.truncate_metrics(lambda r: not (r.get("tag") == tag and r.get("epoch", 0) > ck["epoch"]))
         if ck.get("finished"):
             if best_state is not None:
                 model.load_state_dict(best_state)
-            return FitResult(model, history, best_epoch, best_acc, elapsed, ck.get("stopped_early", False), ck["epoch"])
+            return FitResult(model, history, best_epoch, best_acc, elapsed, ck.get("stopped_early", False), ck["epoch"], plan.total)
         run.info(f"{tag}: resuming after epoch {ck['epoch']}")
     elif run is not None:  # killed between logging epoch 1 and writing its checkpoint: start clean
         run.truncate_metrics(lambda r: r.get("tag") != tag)
     resumed_from = start_epoch - 1
 
-    finished, stopped_early = False, False
-    for epoch in range(start_epoch, cfg.epochs + 1):
+    finished, stopped_early, epoch = False, False, start_epoch - 1
+    while epoch < plan.epochs:  # plan.epochs may change when a budgeted run re-plans
+        epoch += 1
         t0 = time.perf_counter()
         net.train()
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
         order = D.epoch_indices(len(x_tr), seed, epoch)  # this rank's share of the epoch permutation
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{cfg.epochs}")
+        bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{plan.epochs}")
         for step, idx in enumerate(batches(epoch) if batches is not None else _batches(order, local_bs)):
-            if cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch:
+            if (cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch) or sched.last_epoch >= plan.total:
                 break
+            ts = time.perf_counter()
             xb, yb = x_tr[idx], y_tr[idx]
             if augment is not None:
-                xb = augment(xb, gen)
+                xb = augment(xb, gen, idx, epoch) if per_sample else augment(xb, gen)
             xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             if cfg.channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
@@ -220,21 +255,39 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             scaler.step(opt)  # skips the step when float16 gradients overflowed
             scaler.update()
             sched.step()
+            if look is not None:
+                look.step(sched.last_epoch, sched.last_epoch / plan.total)
             n = len(yb)
             loss_sum += float(loss.detach()) * n
             if out.dim() == 2 and yb.dim() == 1:
                 correct += int((out.argmax(1) == yb).sum())
             seen += n
+            if step > 0 or epoch > 1:  # the very first step (allocations, kernel choice) is not the speed
+                step_time += time.perf_counter() - ts
+            if plan.budget_s and epoch == 1 and step == CALIBRATION_STEPS and resumed_from == 0:
+                per_step = step_time / step
+                plan.replan(step + 1, per_step, per_step * _eval_steps(val, cfg, local_bs), time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                             ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
         bar.close()
+        if plan.budget_s and sched.last_epoch < plan.total:  # re-plan before validating: this may be the last epoch
+            if not eval_s and val is not None:  # no pass measured yet: estimate from the step time
+                eval_s = step_time / max(1, sched.last_epoch - 1) * _eval_steps(val, cfg, local_bs)
+            plan.replan(sched.last_epoch, step_time / max(1, sched.last_epoch - 1), eval_s,
+                        elapsed + time.perf_counter() - t0 + (eval_s if val is not None else 0.0))
+        last = sched.last_epoch >= plan.total
+        if last and look is not None:
+            look.finish()  # the run ends on the averaged weights, so they are what is validated and kept
         loss_sum, correct, seen = D.all_reduce_sum([loss_sum, correct, seen])
         train_seconds = time.perf_counter() - t0
-        rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
-               "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9)}
+        rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+               "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9),
+               "steps": sched.last_epoch}
         if val is not None:
+            te = time.perf_counter()
             ev = evaluate(model, val, cfg.eval_batch_size, loss_fn=loss_fn, device=device, channels_last=cfg.channels_last, amp=cfg.amp, amp_dtype=cfg.amp_dtype)
+            eval_s = time.perf_counter() - te
             rec["val_loss"], rec["val_acc"] = ev["loss"], ev["acc"]
             improved = ev["acc"] > best_acc
         else:
@@ -246,6 +299,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         else:
             bad_epochs += 1
         elapsed += time.perf_counter() - t0
+        rec["elapsed_s"] = elapsed  # wall clock of fit so far (training + validation): accuracy vs time
         history.append(rec)
         if run is not None and D.is_main():
             run.log(rec)
@@ -254,13 +308,15 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             stopped_early = True
         if cfg.time_budget_s and elapsed >= cfg.time_budget_s:
             stopped_early = True
-        finished = epoch == cfg.epochs or stopped_early
+        finished = epoch >= plan.epochs or stopped_early
         if ckpt_path is not None and D.is_main():
             save_checkpoint(ckpt_path, {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "scaler": scaler.state_dict(),
+                "scaler": scaler.state_dict(), "plan": plan.state(),
+                "lookahead": look.state_dict() if look is not None else None,
                 "rng": rng_state(), "epoch": epoch, "history": history, "best_val_acc": best_acc,
                 "best_epoch": best_epoch, "best_model": best_state, "bad_epochs": bad_epochs, "seconds": elapsed,
+                "step_time": step_time, "eval_s": eval_s,
                 "finished": finished, "stopped_early": stopped_early,
                 "model_spec": copy.deepcopy(getattr(model, "model_spec", None)),
                 **(checkpoint_meta or {}),
@@ -271,7 +327,12 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model, history, best_epoch, best_acc, elapsed, stopped_early, resumed_from)
+    return FitResult(model, history, best_epoch, best_acc, elapsed, stopped_early, resumed_from, plan.total)
+
+
+def _eval_steps(val, cfg: TrainConfig, local_bs: int) -> float:
+    """A validation pass in units of training steps (a forward pass costs about a third of a training step)."""
+    return 0.0 if val is None else len(val[0]) / max(1, local_bs) / 3
 
 
 def _epoch_line(r: dict) -> str:
