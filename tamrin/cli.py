@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("experiment", help="experiment name from `tamrin list`; an assignment (hw2, hw4, p4, solA, solB): one report "
                    "in the course's question order; or 'all': every assignment and the solution-set checks")
     r.add_argument("--quick", action="store_true", help="the fast preset (small data, few epochs)")
+    r.add_argument("--preset", default=None, metavar="NAME",
+                   help="a named preset of the experiment (e.g. cnn-cifar10's 'cpu': every part within 2 hours on a 2-core CPU)")
     r.add_argument("--config", metavar="FILE.yaml", help="YAML file of config overrides")
     r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a config field (repeatable), e.g. --set train.lr=0.1")
     r.add_argument("--seed", type=int, help="random seed")
@@ -91,7 +93,7 @@ def resolve_config(exp, args):
     """Defaults (or quick preset) <- YAML file <- --set <- --seed/--data-dir."""
     from tamrin.config import apply_overrides, load_yaml
 
-    cfg = exp.default_config(quick=args.quick)
+    cfg = exp.default_config(quick=args.quick, preset=args.preset)
     cfg = apply_overrides(cfg, {})  # validates the defaults too
     if args.config:
         cfg = apply_overrides(cfg, load_yaml(args.config))
@@ -117,6 +119,8 @@ def cmd_run(args) -> int:
         path = resume_run(Path(args.resume), pdf=not args.no_pdf, student=student)
         print(f"report: {path / 'report.html'}")
         return 0
+    if args.preset and (args.experiment == "all" or args.experiment in _assignment_keys()):
+        raise UserError(f"--preset names one experiment's preset; for {args.experiment!r} use --quick or the defaults")
     if args.print_config and (args.experiment == "all" or args.experiment in _assignment_keys()):
         raise UserError(f"--print-config needs one experiment name, not {args.experiment!r}")
     from tamrin import course
@@ -143,9 +147,11 @@ def cmd_run(args) -> int:
     if args.print_config:
         from tamrin.config import dump_yaml
 
+        for note in getattr(cfg, "config_notes", lambda: [])():
+            print(f"# {note}")
         print(dump_yaml(cfg), end="")
         return 0
-    path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf, preset="quick" if args.quick else None,
+    path = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf, preset=args.preset or ("quick" if args.quick else None),
                           student=resolve(args.student, args.student_id))
     print(f"report: {path / 'report.html'}" + ("" if args.no_pdf else f" and {path / 'report.pdf'}"))
     return 0

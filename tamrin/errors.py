@@ -14,3 +14,8 @@ def did_you_mean(word: str, choices) -> str:
 
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class SplitNotFound(UserError):
+    """A data split that does not exist anywhere it was looked for (as opposed to one that exists but is broken:
+    that is a plain UserError and must reach the user, never be taken for "no test split")."""

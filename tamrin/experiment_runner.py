@@ -30,6 +30,9 @@ def preset_of(exp, cfg, quick: bool = False) -> str:
         return "smoke"
     if quick or (hasattr(cls, "quick") and cfg == cls.quick()):
         return "quick"
+    for name in getattr(cls, "PRESETS", ()):
+        if name not in ("quick", "smoke") and callable(getattr(cls, name, None)) and cfg == getattr(cls, name)():
+            return name
     return "full" if cfg == cls() else "custom"
 
 

@@ -29,10 +29,19 @@ class Experiment:
     order: int = 100  # position in `tamrin list` and `run all`
     trains: bool = True  # trains a model (used by the generic resume test)
 
-    def default_config(self, quick: bool = False):
+    def default_config(self, quick: bool = False, preset: str | None = None):
+        if preset:
+            if preset not in self.presets():
+                raise UserError(f"{self.name} has no preset {preset!r}; its presets: {', '.join(self.presets()) or 'none'}")
+            return getattr(self.config, preset)()
         if quick and hasattr(self.config, "quick"):
             return self.config.quick()
         return self.config()
+
+    def presets(self) -> tuple[str, ...]:
+        """Named presets: classmethods listed in the config's PRESETS (default: quick and smoke where defined)."""
+        names = getattr(self.config, "PRESETS", ("quick", "smoke"))
+        return tuple(n for n in names if callable(getattr(self.config, n, None)))
 
 
 _REGISTRY: dict[str, Experiment] = {}

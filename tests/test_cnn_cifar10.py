@@ -6,21 +6,22 @@ import pytest
 import torch
 
 from tamrin.data import synthetic_images
-from tamrin.errors import UserError
+from tamrin.errors import SplitNotFound, UserError
 from tamrin.experiments import cnn_cifar10 as exp
+from tamrin.experiments.cnn_cifar10 import data as exp_data
 from tamrin.runs import Run
 from tamrin.train import TrainConfig
 
 
 def fake_loader(data_dir="", split="train", run=None, fallback=True):
     if split != "train":
-        raise UserError("no test split")
+        raise SplitNotFound("no test split")
     return synthetic_images(n=160, size=32, num_classes=10, channels=3, seed=0)
 
 
 def test_cnn_cifar10_tiny_run(tmp_path, monkeypatch):
     torch.set_num_threads(1)
-    monkeypatch.setattr(exp, "load_cifar10", fake_loader)
+    monkeypatch.setattr(exp_data, "load_cifar10", fake_loader)
     cfg = dataclasses.replace(
         exp.Config.quick(), models=("mobilenet_v1", "inception"), widths=(0.25, 0.125), sizes=(32, 16), subset=0,
         val_fraction=0.2, latency_repeats=1, cost_channels=(8, 16),
@@ -28,8 +29,9 @@ def test_cnn_cifar10_tiny_run(tmp_path, monkeypatch):
     cfg.validate()
     sections = exp.run(cfg, Run(tmp_path, "cnn-cifar10", quiet=True))
     titles = [s.title for s in sections]
-    assert titles[:5] == ["Summary", "Data and recipe", "Model comparison", "Width and resolution multipliers",
-                          "Depthwise-separable vs full convolution"] and "What a 1x1 convolution computes" in titles
+    assert titles[:6] == ["Summary", "Data and recipe", "Model comparison", "Validation confusion matrices",
+                          "Width and resolution multipliers", "Depthwise-separable vs full convolution"]
+    assert "What a 1x1 convolution computes" in titles and "Test split" not in titles
     res = json.loads((tmp_path / "results.json").read_text())
     assert [r["model"] for r in res["models"]] == ["mobilenet_v1", "inception"]
     for r in res["models"]:
@@ -49,3 +51,85 @@ def test_config_errors():
         dataclasses.replace(exp.Config(), models=("resnet",)).validate()
     with pytest.raises(UserError, match="sizes"):
         dataclasses.replace(exp.Config(), sizes=(64,)).validate()
+
+
+def _tiny(models=("fast_cnn",), **kw):
+    return dataclasses.replace(
+        exp.Config.smoke(), models=models, subset=0, val_fraction=0.2, latency_repeats=1, cost_channels=(8,), **kw)
+
+
+def test_fast_cnn_row_and_accuracy_against_time(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    monkeypatch.setattr(exp_data, "load_cifar10", fake_loader)
+    cfg = _tiny(sweeps=False)
+    cfg.validate()
+    sections = exp.run(cfg, Run(tmp_path, "cnn-cifar10", quiet=True))
+    titles = [s.title for s in sections]
+    assert "Width and resolution multipliers" not in titles  # sweeps switched off
+    res = json.loads((tmp_path / "results.json").read_text())
+    (row,) = res["models"]
+    assert row["model"] == "fast_cnn" and row["steps"] == 6 and row["epochs"] == 2 and row["train_s"] > 0
+    assert 0 <= row["val_tta_acc"] <= 1 and res["width_sweep"] == [] and res["test"] is None
+    assert (tmp_path / "figures" / "accuracy_vs_time.png").exists()
+    comp = next(s for s in sections if s.title == "Model comparison")
+    assert any("Accuracy against" in str(b) or "wall-clock" in str(b) for b in comp.blocks)
+
+
+def _relabelled(ds, keep):
+    """ds restricted to the class indices `keep`, with its own class list (as a test folder lacking classes reads)."""
+    import numpy as np
+
+    from tamrin.data.dataset import ArrayDataset
+
+    mask = np.isin(ds.labels, keep)
+    mapping = {c: i for i, c in enumerate(keep)}
+    return ArrayDataset(ds.images[mask], np.array([mapping[int(v)] for v in ds.labels[mask]]),
+                        [ds.classes[c] for c in keep], "fake test split")
+
+
+def test_test_split_is_matched_by_class_name_and_reported(tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    train = fake_loader()
+
+    def loader(data_dir="", split="train", run=None, fallback=True):
+        return train if split == "train" else _relabelled(synthetic_images(n=80, size=32, num_classes=10, channels=3, seed=5),
+                                                          list(range(1, 10)))  # no class 0 ("airplane")
+
+    monkeypatch.setattr(exp_data, "load_cifar10", loader)
+    cfg = _tiny(sweeps=False)
+    run = Run(tmp_path, "cnn-cifar10", quiet=True)
+    _, _, _, test, tds = exp_data.load_data(cfg, run)
+    assert tds.classes == train.classes and int(test[1].min()) >= 1  # class 1 stays class 1, never relabelled 0
+    with pytest.warns(UserWarning, match="no images of class"):
+        sections = exp.run(cfg, Run(tmp_path / "r", "cnn-cifar10", quiet=True))
+    assert "Test split" in [s.title for s in sections]
+    res = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert res["test"]["n"] == len(test[1]) and 0 <= res["models"][0]["test_acc"] <= 1
+    assert "test_macro_f1" in res["models"][0]
+
+
+def test_unknown_test_class_and_broken_test_folder_are_errors(tmp_path, monkeypatch):
+    from PIL import Image
+
+    train = fake_loader()
+    bad = _relabelled(synthetic_images(n=40, size=32, num_classes=10, channels=3, seed=5), [0, 1])
+    bad.classes = [train.classes[0], "zebra"]
+    monkeypatch.setattr(exp_data, "load_cifar10", lambda d="", split="train", run=None, fallback=True: train if split == "train" else bad)
+    with pytest.raises(UserError, match="zebra"):
+        exp_data.load_data(_tiny(), Run(tmp_path / "a", "cnn-cifar10", quiet=True))
+    # a test folder that exists but cannot be read is an error, not "no test split"
+    folder = tmp_path / "mytest"
+    (folder / train.classes[0]).mkdir(parents=True)
+    (folder / train.classes[1]).mkdir()
+    Image.new("RGB", (32, 32)).save(folder / train.classes[0] / "a.png")
+    (folder / train.classes[1] / "b.png").write_bytes(b"not an image")
+    monkeypatch.setattr(exp_data, "load_cifar10", lambda d="", split="train", run=None, fallback=True: train if split == "train"
+                        else (_ for _ in ()).throw(SplitNotFound("none")))
+    cfg = _tiny(test_dir=str(folder))
+    _, _, _, test, tds = exp_data.load_data(cfg, Run(tmp_path / "b", "cnn-cifar10", quiet=True))
+    assert len(test[1]) == 1 and tds.skipped  # the unreadable file is reported, the readable one used
+    (folder / train.classes[0] / "a.png").unlink()
+    with pytest.raises(UserError):
+        exp_data.load_data(cfg, Run(tmp_path / "c", "cnn-cifar10", quiet=True))
+    with pytest.raises(UserError, match="does not exist"):
+        exp_data.load_data(_tiny(test_dir=str(tmp_path / "nowhere")), Run(tmp_path / "d", "cnn-cifar10", quiet=True))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from tamrin.errors import UserError
+from tamrin.errors import SplitNotFound, UserError
 
 from .dataset import ArrayDataset
 from .embedded import embedded_digits, synthetic_images
@@ -153,7 +153,7 @@ def _load_cifar10(data_dir, split, run, fallback) -> ArrayDataset:
         ds, found = _cifar_from(root, split)
         if ds is None:
             what = f"CIFAR-10 has no {split} split" if found else "no CIFAR-10 data"
-            raise UserError(f"{what} in {root} (expected cifar-10-batches-py/, cifar-10-python.tar.gz "
+            raise SplitNotFound(f"{what} in {root} (expected cifar-10-batches-py/, cifar-10-python.tar.gz "
                             f"or {split}/<class>/<image> folders)")
         return ds
     found_where = []
@@ -176,10 +176,10 @@ def _load_cifar10(data_dir, split, run, fallback) -> ArrayDataset:
     if reason is None and (ds := _cifar_from(cached, split)[0]) is not None:
         return ds
     if found_where:
-        raise UserError(f"CIFAR-10 {split} split not present (found other splits in {', '.join(found_where)}) "
+        raise SplitNotFound(f"CIFAR-10 {split} split not present (found other splits in {', '.join(found_where)}) "
                         f"and not downloadable ({reason}); hold out validation from the train split instead")
     if not fallback:
-        raise UserError(f"CIFAR-10 not found (shared data, {cached}) and not downloadable ({reason}); pass --data-dir")
+        raise SplitNotFound(f"CIFAR-10 not found (shared data, {cached}) and not downloadable ({reason}); pass --data-dir")
     n, seed = (10000, 0) if split == "train" else (2000, 1)
     ds = synthetic_images(n=n, size=32, num_classes=10, channels=3, seed=seed)
     ds.is_fallback = True

@@ -1,4 +1,4 @@
-"""Figures for the cnn-cifar10 report (a private helper module: not an experiment itself)."""
+"""Figures for the cnn-cifar10 report."""
 from __future__ import annotations
 
 import matplotlib
@@ -89,3 +89,48 @@ def one_by_one_maps(model: nn.Module, image: torch.Tensor, n_out: int = 3, n_in:
     fig.suptitle(f"1x1 conv '{name}': output map = weighted sum of the {conv.in_channels} input maps", fontsize=9)
     fig.tight_layout()
     return fig, {"layer": name, "in_channels": conv.in_channels, "out_channels": conv.out_channels, "max_abs_err": err}
+
+
+def accuracy_vs_time(histories: dict[str, list[dict]]) -> plt.Figure:
+    """Validation accuracy (%) against the fit's wall clock (s), one line per model, a marker per epoch."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for (name, h), marker in zip(histories.items(), "osD^v<>px"):
+        pts = [(r["elapsed_s"], 100 * r["val_acc"]) for r in h if r.get("val_acc") is not None and "elapsed_s" in r]
+        if pts:
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, marker=marker, ms=4, label=f"{name} ({ys[-1]:.1f}%)")
+    ax.set_xlabel("training wall-clock time (s)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title("Accuracy against training time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_grid(matrices: dict[str, list[list[int]]], classes: list[str], split: str) -> plt.Figure:
+    """Small multiples: one confusion matrix per model, row-normalised colour, counts in the cells."""
+    n = len(matrices)
+    cols = min(3, n)
+    rows = (n + cols - 1) // cols
+    k = len(classes)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False)
+    for ax, (name, cm) in zip(axes.flat, matrices.items()):
+        cm = np.asarray(cm, dtype=float)
+        share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=6.5,
+                            color="white" if share[i, j] > 0.5 else "black")
+        acc = np.trace(cm) / max(cm.sum(), 1)
+        ax.set_title(f"{name} ({split}, accuracy {acc:.1%})", fontsize=9)
+        ax.set_xticks(range(k), classes, rotation=60, fontsize=7, ha="right")
+        ax.set_yticks(range(k), classes, fontsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
