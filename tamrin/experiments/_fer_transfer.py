@@ -9,6 +9,8 @@
 3. Fine-tune: unfreeze the backbone from features.<finetune_from> on (default: all of it; CIFAR-10 objects
    and faces are far apart) and train it with the head on augmented images, at a learning rate small
    enough that the pretrained filters are adapted, not destroyed.
+4. Keep the better stage by validation accuracy: the fine-tuned model only if it is at least as good as the
+   head on the frozen backbone (a tie keeps the fine-tuned one); the report says which was kept.
 """
 from __future__ import annotations
 
@@ -156,6 +158,8 @@ def train_transfer(cfg, run, d, weights, augment, model: nn.Module, pre: dict) -
     cw = weights if cfg.class_weights else None
     head = fit(model.classifier, (feats["train"], d.y["train"]), (feats["validation"], d.y["validation"]), t.head, run,
                tag="vgg16_head", class_weights=cw, seed=cfg.seed)
+    # the head-only model, kept in case fine-tuning ends below it on validation (then it is the model we keep)
+    head_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     # stage 2: unfreeze the layers from features.<finetune_from> on; the head keeps its trained weights
     trainable = [n for n, p in model.features.named_parameters() if int(n.split(".")[0]) >= t.finetune_from]
     for n, p in model.features.named_parameters():
@@ -169,11 +173,15 @@ def train_transfer(cfg, run, d, weights, augment, model: nn.Module, pre: dict) -
                  tag="vgg16_finetune", augment=aug, class_weights=cw, seed=cfg.seed,
                  checkpoint_meta={"classes": list(d.classes), "input_size": [t.size, t.size],
                                   "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
+    kept = "finetune" if ft is not None and ft.best_val_acc >= head.best_val_acc else "head"
+    if kept == "head":  # fine-tuning did not beat the head on validation (or did not run): keep the better stage
+        model.load_state_dict(head_state)
     for p in model.parameters():
         p.requires_grad_(True)
     seconds = pre["seconds"] + feat_s + head.seconds + (ft.seconds if ft else 0.0)
     return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "features_reused": feats_reused,
-            "head": head, "finetune": ft, "seconds": seconds,
+            "head": head, "finetune": ft, "seconds": seconds, "kept": kept,
+            "kept_val_acc": ft.best_val_acc if kept == "finetune" else head.best_val_acc,
             "head_val_acc": head.best_val_acc, "trainable": trainable, "feature_dim": int(feats["train"].shape[1]),
             "head_params": sum(p.numel() for p in model.classifier.parameters())}
 
