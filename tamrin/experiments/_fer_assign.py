@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from tamrin.experiments._fer_transfer import IMAGENET_MEAN
 from tamrin.models import count_params, create
 from tamrin.report import Section
 
@@ -49,8 +50,9 @@ def deviations_section(cfg, d, counts: dict, trained: dict, tr) -> Section:
     per = sorted(counts.values())
     rows = [["data set", ASSIGNMENT["data"], f"{k} classes from the folder names ({', '.join(map(str, d.classes))})"],
             ["number of classes", ASSIGNMENT["classes"], k],
-            ["training images per class (before any cap)", f"{ASSIGNMENT['per_class']:,}",
-             f"{per[0]:,}" if per[0] == per[-1] else f"{per[0]:,} to {per[-1]:,}"]]
+            ["training images per class", f"{ASSIGNMENT['per_class']:,}",
+             (f"{per[0]:,}" if per[0] == per[-1] else f"{per[0]:,} to {per[-1]:,}")
+             + (f" used (of {d.full_train:,} training images in the folder)" if d.full_train != sum(per) else "")]]
     hg_p, hg_m, hg_shape = trained["hg_vgg"]
     c, h, w = hg_shape
     fl = flatten_width(hg_m)
@@ -66,8 +68,11 @@ def deviations_section(cfg, d, counts: dict, trained: dict, tr) -> Section:
     else:
         t = cfg.transfer
         vp = trained["vgg16"][0]
-        pre = "ImageNet" if "ImageNet" in tr["pretrain"]["source"] else (
-            "CIFAR-10, trained in this run" if tr["pretrain"].get("history") else "a saved backbone file (see its section)")
+        # torchvision's ImageNet file is the only backbone standardised with ImageNet's mean; tamrin's own
+        # backbone files (this run's or an earlier one's) are pretrained on CIFAR-10
+        imagenet = tuple(tr["pretrain"]["mean"]) == IMAGENET_MEAN
+        pre = "ImageNet (the published file)" if imagenet else (
+            "CIFAR-10, pretrained in this run" if tr["pretrain"].get("history") else "CIFAR-10 (a saved backbone file)")
         rows += [["VGG16 (q5b): input", f"{ASSIGNMENT['vgg16_size']}×{ASSIGNMENT['vgg16_size']}×3", f"{t.size}×{t.size}×3"],
                  ["VGG16: width multiplier", 1, f"{t.width:g}"],
                  ["VGG16: pretraining data", ASSIGNMENT["vgg16_pretraining"], pre],

@@ -91,7 +91,7 @@ def size_text(rows: list[dict], reference: tuple | None) -> str:
                f"{a['latency_ms']:.2f} ms per image) and {names(big)} the most ({hi:,}, {b['mb']:.2f} MB, {b['latency_ms']:.2f} ms): "
                f"{hi / lo:.1f}x the parameters for {100 * (b['acc'] - a['acc']):+.1f} points of validation accuracy.")
     if reference is not None:
-        txt += (f" The {reference[0]} ({reference[1]}) would have {reference[2]:,} parameters, "
+        txt += (f" The real VGG16 the assignment names ({reference[1].split(', ', 1)[1]}) would have {reference[2]:,} parameters, "
                 f"{reference[2] / hi:,.0f}x the largest network trained here.")
     return txt
 
@@ -128,16 +128,16 @@ def improvement_section(name: str, splits: dict, classes, why: str, what: str,
            for sp, (y, b, a) in splits.items()}
     s = Section(title)
     v = res["validation"]
-    if v["before"]["chance"]["at_chance"] and v["after"]["chance"]["at_chance"]:
+    at_chance = v["before"]["chance"]["at_chance"] and v["after"]["chance"]["at_chance"]
+    if at_chance:  # measured and shown, but not interpreted
         s.notice(f"{name} is at chance level on validation before and after {what}: a change between two chance-level "
-                 "classifiers measures noise, so it is not interpreted.")
-        return s, res
+                 "classifiers measures noise, so the numbers below are shown but not interpreted.")
     s.text(why)
     rows = [[SPLIT_NAMES[sp], m, r["before"][k], r["after"][k], r["after"][k] - r["before"][k]] for sp, r in res.items()
             for m, k in (("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("Cohen's kappa", "kappa"), ("ROC AUC (macro)", "auc_macro"))]
     s.table(["split", "metric", f"{name}", f"{name} + {what}", "change"], rows,
             f"Before and after {what}: same trained model, same images, on {' and '.join(SPLIT_NAMES[sp] for sp in res)}.")
-    for sp, r in res.items():
+    for sp, r in ({} if at_chance else res).items():
         b, a = r["before"], r["after"]
         rec_b = np.asarray([c["recall"] for c in b["per_class"]])
         rec_a = np.asarray([c["recall"] for c in a["per_class"]])

@@ -23,6 +23,7 @@ from torch import nn
 
 from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
+from tamrin.data.paths import display_path
 from tamrin.models import create
 from tamrin.models.vgg import fold_batchnorm
 from tamrin.models.weights import VGG16_IMAGENET_URL, fetch_weights, load_backbone
@@ -96,8 +97,9 @@ def pretrained_backbone(cfg, run) -> dict:
                  "transferred backbone is the plain VGG16)" if t.pretrain_batch_norm else ""))
     state = {k: v for k, v in plain.state_dict().items() if k.startswith("features.")}
     _save_backbone(saved, state, source, res.best_val_acc, res.seconds)
-    run.notice(f"Transfer learning: {source}. The backbone is saved as {saved}; reuse it in another run with "
-               f"--set transfer.pretrained={saved}.")
+    # the run folder's own location is the machine's business: the report names the file relative to it
+    run.notice(f"Transfer learning: {source}. The backbone is saved in this run's folder as cache/{BACKBONE_FILE}; "
+               f"reuse it in another run with --set transfer.pretrained=RUN_DIR/cache/{BACKBONE_FILE}.")
     return {"state": state, "mean": CIFAR10_MEAN, "std": CIFAR10_STD, "source": source, "history": res.history,
             "val_acc": res.best_val_acc, "seconds": res.seconds}
 
@@ -121,10 +123,10 @@ def _load_pretrained(spec: str, this_run: bool = False) -> dict:
     if isinstance(sd, dict) and "state_dict" in sd and "mean" in sd:
         loaded = "this run's, loaded" if this_run else "loaded"
         return {"state": sd["state_dict"], "mean": tuple(sd["mean"]), "std": tuple(sd["std"]),
-                "source": f"{sd['source']} ({loaded} from {src})",
+                "source": f"{sd['source']} ({loaded} from {'cache/' + Path(src).name if this_run else display_path(src)})",
                 "history": [], "val_acc": sd.get("val_acc"), "seconds": sd.get("seconds", 0.0) if this_run else 0.0}
     return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
-            "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
+            "std": IMAGENET_STD, "source": f"ImageNet weights from {src if '://' in src else display_path(src)} (SHA-256 checked)", "history": [], "seconds": 0.0}
 
 
 def _per_class(labels, n, seed):

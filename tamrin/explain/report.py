@@ -154,7 +154,7 @@ def _examples_figure(x, maps, labels, preds, conf, classes, per_class, region, s
                 ax.set_facecolor("0.93")
                 for sp in ax.spines.values():
                     sp.set_color("0.8")
-                ax.text(0.5, 0.5, _empty_reason(i, str(name), ok, n_class), ha="center", va="center", fontsize=5.5,
+                ax.text(0.5, 0.5, _empty_reason(i, str(name), ok, n_class), ha="center", va="center", fontsize=6,
                         color="0.3", transform=ax.transAxes)
                 continue
             ax.imshow(overlay(disp[i], heat[i]))
