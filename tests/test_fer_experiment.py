@@ -267,7 +267,7 @@ def test_smoke_report_deviations_counts_test_split_and_improvements(tmp_path, mo
     assert "Confusion matrix (Compact VGG, GAP head, test)" in titles
     captions = [b.caption for s in sections for b in s.blocks if b.kind in ("figure", "table")]
     assert not [t for t in titles + captions if "hg_vgg" in t or "vgg16_" in t]  # no internal tags in headings or captions
-    for title in ("An improvement suggested by the CAM statistics, tried and measured", "Flip test-time augmentation, measured"):
+    for title in ("An improvement suggested by the CAM statistics, tried and measured", "An improvement not derived from the maps: flip test-time augmentation, measured"):
         sec = next(s for s in sections if s.title == title)
         tab = next(b for b in sec.blocks if b.kind == "table")
         assert {r[0] for r in tab.rows} == {"validation", "test"} and "change" in tab.columns
@@ -362,3 +362,21 @@ def test_augmentation_counts_are_epochs_times_images_seen_per_epoch():
     cols, rows = augmentation_counts({"a": 30, "b": 10}, [("full", 3, full), ("capped", 2, capped)])
     assert cols[1] == "training images (before augmentation)" and cols[2].endswith("full (3 epochs)")
     assert rows == [["a", 30, 90, 30], ["b", 10, 30, 10]]
+
+
+def test_comparison_text_reports_the_test_split_when_it_was_evaluated():
+    from tamrin.experiments._fer_eval import comparison_section
+
+    def row(name, params, val, test):
+        sp = lambda a: {"accuracy": a, "macro_f1": a - 0.1, "kappa": 0.3, "auc_macro": 0.8}  # noqa: E731
+        return {"name": name, "network": f"{name}, 48×48×1 input, 7 classes", "params": params, "mb": params * 4e-6,
+                "latency_ms": 1.0, "seconds": 2.0, "acc": val, "macro_f1": val - 0.1, "at_chance": False,
+                "splits": {"validation": sp(val), "test": sp(test)}}
+    s = comparison_section([row("A", 100, 0.55, 0.50), row("B", 300, 0.52, 0.53)], "anchors", 0.2,
+                           ("VGG16 ref", "VGG16, 224×224×3 input, 8 classes", 30000))
+    text = " ".join(b.text for b in s.blocks if b.kind == "text")
+    assert "best validation accuracy is 55.0% (A" in text
+    assert "On the test split the best is 53.0% (B, not the validation winner); A scores 50.0% there." in text
+    assert "B the most (300" in text and "100x the largest network trained here" in text
+    head = next(b for b in s.blocks if b.kind == "table" and "split" in b.columns)
+    assert [(r[0], r[1]) for r in head.rows] == [("A", "validation"), ("A", "test"), ("B", "validation"), ("B", "test")]

@@ -75,7 +75,9 @@ class TransferConfig:
 @dataclass
 class Config:
     seed: int = 0
-    data_dir: str = ""          # a folder with train/ and validation/ class folders ("" = the shared FER2013 subset)
+    # a folder with train/ and validation/ class folders and, optionally, test/ (e.g. FER2013 PrivateTest): when present
+    # it is evaluated and reported beside validation everywhere ("" = the shared FER2013 subset, which has no test/)
+    data_dir: str = ""
     image_size: int = 48        # side of the compact VGGs' input (the paper: 128); 0 = keep the files' size
     color_mode: str = "auto"    # "L", "RGB" or "auto" (from the files)
     train_per_class: int = 0    # at most this many training images per class (0 = all)
@@ -344,7 +346,8 @@ def _improve(run, d, entry, row, metrics, tr):
            "mirror (test-time flip augmentation) keeps what both views agree on; it costs one extra forward pass and no retraining.")
     prep = (lambda v: tr["prep"](v)) if row["tag"] == "vgg16" else (lambda v: v)  # noqa: E731
     sec, res = improvement_section(name, _splits(d, probs, lambda sp: flip_tta_probs(model, prep(d.x[sp]))), d.classes, why,
-                                   "flip test-time augmentation", title="Flip test-time augmentation, measured")
+                                   "flip test-time augmentation",
+                                   title="An improvement not derived from the maps: flip test-time augmentation, measured")
     v = res["validation"]
     out = {"model": row["tag"], "acc_before": v["before"]["accuracy"], "acc_after": v["after"]["accuracy"],
            "macro_f1_before": v["before"]["macro_f1"], "macro_f1_after": v["after"]["macro_f1"]}
