@@ -214,7 +214,9 @@ def table(r: dict) -> str:
     if ts:
         lines.append(f"VGG16 stages: CIFAR-10 pretraining {ts['pretrain_val_acc']:.1%} on held-out CIFAR-10 images; a head on the "
                      f"frozen, cached features {ts['head_val_acc']:.1%} FER validation accuracy; after fine-tuning "
-                     + (f"{ts['finetune_val_acc']:.1%}." if ts["finetune_val_acc"] is not None else "(not run)."))
+                     + (f"{ts['finetune_val_acc']:.1%}." if ts["finetune_val_acc"] is not None else "(not run).")
+                     + ({"head": " The head-only model is kept (better on validation).",
+                         "finetune": " The fine-tuned model is kept."}.get(ts.get("kept"), "")))
     lines.append("")
     target = "met" if best["acc"] >= 0.55 else "NOT met"
     lines.append(f"Best: {best['name']} with {best['acc']:.2%} validation accuracy (macro-F1 {best['macro_f1']:.4f}): "

@@ -75,7 +75,7 @@ def per_class_picks(y: np.ndarray, k: int, n: int, seed: int) -> np.ndarray:
     return np.concatenate([rng.permutation(np.flatnonzero(y == c))[:n] for c in range(k)]).astype(np.int64)
 
 
-def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int) -> list[Section]:
+def data_sections(cfg, run, d: FaceData, weights: torch.Tensor) -> list[Section]:
     k, classes = len(d.classes), d.classes
     ytr = d.y["train"].numpy()
     n, c, h, w = d.x["train"].shape
@@ -107,8 +107,8 @@ def data_sections(cfg, run, d: FaceData, weights: torch.Tensor, epochs_seen: int
              f"head tilt, framing and lighting, so we show the network such variation: {cfg.augment.describe()}. "
              f"The augmentation is applied on the fly to every training batch (a new random version of each image "
              f"every epoch, from a seeded generator), not as an offline expansion: the data set stays at {n:,} "
-             f"images, and over the training runs below the networks see {epochs_seen:,} augmented images "
-             f"(epochs × {n:,}). Validation and test images are never augmented.")
+             f"images; the table of image counts below gives, per class, the images before augmentation and the "
+             f"augmented images each training run saw. Validation and test images are never augmented.")
     pick3 = per_class_picks(ytr, k, 3, cfg.seed + 1)
     xa = cfg.augment(d.x["train"][pick3], torch.Generator().manual_seed(cfg.seed))
     both = torch.stack([d.x["train"][pick3], xa], 1).flatten(0, 1)  # original, augmented, original, ...

@@ -35,27 +35,39 @@ def measure(model, example: torch.Tensor, repeats: int = 20) -> dict:
             "input": "×".join(str(v) for v in example.shape[1:])}
 
 
-def comparison_section(rows: list[dict], anchors: str, majority: float = float("nan")) -> Section:
-    """`majority`: validation accuracy of always predicting the most frequent class (the floor to beat)."""
+SPLIT_NAMES = {"train": "training", "validation": "validation", "test": "test"}
+
+
+def comparison_section(rows: list[dict], anchors: str, majority: float = float("nan"), reference: tuple | None = None) -> Section:
+    """rows: one per trained model, with "splits": split -> metrics (validation, and test when present).
+    `majority`: validation accuracy of always predicting the most frequent class (the floor to beat).
+    `reference`: (name, network label, parameters) of the assignment's VGG16, listed but not trained."""
     s = Section("Comparison of the models")
+    splits = [sp for sp in ("validation", "test") if all(sp in r["splits"] for r in rows)]
+    size_rows = [[r["name"], r["network"], r["params"], r["mb"], r["latency_ms"], r["seconds"]] for r in rows]
+    if reference is not None:  # float32 weights: 4 bytes per parameter
+        size_rows.append([reference[0], reference[1], reference[2], reference[2] * 4 / 1e6, "not measured", "not trained"])
+    s.table(["model", "network counted", "parameters", "size (MB)", "CPU latency (ms, 1 image, 1 thread)", "training time (s)"],
+            size_rows, "Size and speed of each network, counted on the model object itself; latency is the median of 20 "
+            "forward passes." + (" The last row is the network the assignment names, built for its setting but not trained." if reference else ""))
+    s.table(["model", "split", "accuracy", "macro-F1", "Cohen's kappa", "ROC AUC (macro)"],
+            [[r["name"], SPLIT_NAMES[sp], r["splits"][sp]["accuracy"], r["splits"][sp]["macro_f1"], r["splits"][sp]["kappa"],
+              r["splits"][sp]["auc_macro"]] for r in rows for sp in splits],
+            f"Headline metrics of every model on {' and '.join(SPLIT_NAMES[sp] for sp in splits)}, measured in this run.")
     best = max(rows, key=lambda r: r["acc"])
-    small = min(rows, key=lambda r: r["params"])
-    big = max(rows, key=lambda r: r["params"])
-    s.table(["model", "input", "parameters", "size (MB)", "CPU latency (ms, 1 image, 1 thread)", "training time (s)",
-             "val accuracy", "val macro-F1", "Cohen's kappa", "ROC AUC (macro)"],
-            [[r["name"], r["input"], r["params"], r["mb"], r["latency_ms"], r["seconds"], r["acc"], r["macro_f1"], r["kappa"],
-              r["auc"]] for r in rows],
-            "All numbers measured in this run on the validation split; latency is the median of 20 forward passes.")
     if all(r.get("at_chance") for r in rows):
         s.notice(f"Every model is at chance level on validation (best {best['acc']:.1%}, majority-class rate {majority:.1%}; "
                  "binomial test): the numbers above are shown but not compared or interpreted.")
+        s.text(size_text(rows, reference))
         s.text(anchors)
         return s
-    txt = (f"The best validation accuracy is {best['acc']:.1%} ({best['name']}, macro-F1 {best['macro_f1']:.3f}). "
-           f"{small['name']} has the fewest parameters ({small['params']:,}, {small['mb']:.2f} MB, {small['latency_ms']:.2f} ms per image) "
-           f"and {big['name']} the most ({big['params']:,}, {big['mb']:.1f} MB, {big['latency_ms']:.2f} ms): "
-           f"{big['params'] / small['params']:.1f}x the parameters for "
-           f"{100 * (big['acc'] - small['acc']):+.1f} points of accuracy.")
+    txt = f"The best validation accuracy is {best['acc']:.1%} ({best['name']}, macro-F1 {best['macro_f1']:.3f})."
+    if "test" in splits:
+        bt = max(rows, key=lambda r: r["splits"]["test"]["accuracy"])
+        txt += (f" On the test split the best is {bt['splits']['test']['accuracy']:.1%} ("
+                + ("the same model" if bt is best else f"{bt['name']}, not the validation winner")
+                + f"); {best['name']} scores {best['splits']['test']['accuracy']:.1%} there.")
+    txt += " " + size_text(rows, reference)
     if majority == majority:
         txt += (f" For scale: always predicting the most frequent validation class scores {majority:.1%}"
                 + ("; the best model is not clearly above that floor, so it has barely started to learn (too few epochs "
@@ -63,6 +75,25 @@ def comparison_section(rows: list[dict], anchors: str, majority: float = float("
     s.text(txt)
     s.text(anchors)
     return s
+
+
+def size_text(rows: list[dict], reference: tuple | None) -> str:
+    """Most/fewest parameters, from the counts (ties named together); the assignment's VGG16 beside them."""
+    lo, hi = min(r["params"] for r in rows), max(r["params"] for r in rows)
+    small = [r for r in rows if r["params"] == lo]
+    big = [r for r in rows if r["params"] == hi]
+    names = lambda rs: " and ".join(r["name"] for r in rs)  # noqa: E731
+    if lo == hi:
+        txt = f"The networks trained here all have {lo:,} parameters."
+    else:
+        a, b = small[0], big[0]
+        txt = (f"Of the networks trained here, {names(small)} has the fewest parameters ({lo:,}, {a['mb']:.2f} MB, "
+               f"{a['latency_ms']:.2f} ms per image) and {names(big)} the most ({hi:,}, {b['mb']:.2f} MB, {b['latency_ms']:.2f} ms): "
+               f"{hi / lo:.1f}x the parameters for {100 * (b['acc'] - a['acc']):+.1f} points of validation accuracy.")
+    if reference is not None:
+        txt += (f" The real VGG16 the assignment names ({reference[1].split(', ', 1)[1]}) would have {reference[2]:,} parameters, "
+                f"{reference[2] / hi:,.0f}x the largest network trained here.")
+    return txt
 
 
 def top_confusions(cm: np.ndarray, classes, n: int = 3) -> list[tuple[str, str, int, float]]:
@@ -89,23 +120,29 @@ def recall_change_text(rec_b: np.ndarray, rec_a: np.ndarray, classes) -> str:
     return f"The class{'es' if len(up) > 1 else ''} whose recall rises most: {names}."
 
 
-def improvement_section(name: str, y: np.ndarray, base_probs: np.ndarray, new_probs: np.ndarray, classes,
-                        why: str, what: str) -> tuple[Section, dict]:
-    """Before/after table and text for the improvement tried, on the validation split."""
-    before = classification_metrics(y, None, base_probs, classes)
-    after = classification_metrics(y, None, new_probs, classes)
-    s = Section("An improvement, tried and measured")
-    if before["chance"]["at_chance"] and after["chance"]["at_chance"]:
+def improvement_section(name: str, splits: dict, classes, why: str, what: str,
+                        title: str = "An improvement, tried and measured") -> tuple[Section, dict]:
+    """Before/after table and text for one test-time change of one model, on every split given:
+    splits = {split: (y, probs before, probs after)} (validation, and test when present)."""
+    res = {sp: {"before": classification_metrics(y, None, b, classes), "after": classification_metrics(y, None, a, classes)}
+           for sp, (y, b, a) in splits.items()}
+    s = Section(title)
+    v = res["validation"]
+    at_chance = v["before"]["chance"]["at_chance"] and v["after"]["chance"]["at_chance"]
+    if at_chance:  # measured and shown, but not interpreted
         s.notice(f"{name} is at chance level on validation before and after {what}: a change between two chance-level "
-                 "classifiers measures noise, so it is not interpreted.")
-        return s, {"before": before, "after": after}
+                 "classifiers measures noise, so the numbers below are shown but not interpreted.")
     s.text(why)
-    rows = [[m, before[k], after[k], after[k] - before[k]] for m, k in
-            (("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("Cohen's kappa", "kappa"), ("ROC AUC (macro)", "auc_macro"))]
-    s.table(["metric (validation)", f"{name}", f"{name} + {what}", "change"], rows, "Before and after, same model and split.")
-    rec_b = np.asarray([c["recall"] for c in before["per_class"]])
-    rec_a = np.asarray([c["recall"] for c in after["per_class"]])
-    s.text(f"Measured: {what} changes validation accuracy by {100 * (after['accuracy'] - before['accuracy']):+.2f} points "
-           f"and macro-F1 by {after['macro_f1'] - before['macro_f1']:+.4f}, so on this run it "
-           f"{'helps' if after['macro_f1'] > before['macro_f1'] else 'does not help'}. " + recall_change_text(rec_b, rec_a, classes))
-    return s, {"before": before, "after": after}
+    rows = [[SPLIT_NAMES[sp], m, r["before"][k], r["after"][k], r["after"][k] - r["before"][k]] for sp, r in res.items()
+            for m, k in (("accuracy", "accuracy"), ("macro-F1", "macro_f1"), ("Cohen's kappa", "kappa"), ("ROC AUC (macro)", "auc_macro"))]
+    s.table(["split", "metric", f"{name}", f"{name} + {what}", "change"], rows,
+            f"Before and after {what}: same trained model, same images, on {' and '.join(SPLIT_NAMES[sp] for sp in res)}.")
+    for sp, r in ({} if at_chance else res).items():
+        b, a = r["before"], r["after"]
+        rec_b = np.asarray([c["recall"] for c in b["per_class"]])
+        rec_a = np.asarray([c["recall"] for c in a["per_class"]])
+        verdict = "helps" if a["macro_f1"] > b["macro_f1"] else ("changes nothing" if a["macro_f1"] == b["macro_f1"] else "does not help")
+        s.text(f"Measured on {SPLIT_NAMES[sp]} ({len(splits[sp][0]):,} images): {what} changes accuracy by "
+               f"{100 * (a['accuracy'] - b['accuracy']):+.2f} points and macro-F1 by {a['macro_f1'] - b['macro_f1']:+.4f}, so "
+               f"there it {verdict}. " + recall_change_text(rec_b, rec_a, classes))
+    return s, res

@@ -9,6 +9,8 @@
 3. Fine-tune: unfreeze the backbone from features.<finetune_from> on (default: all of it; CIFAR-10 objects
    and faces are far apart) and train it with the head on augmented images, at a learning rate small
    enough that the pretrained filters are adapted, not destroyed.
+4. Keep the better stage by validation accuracy: the fine-tuned model only if it is at least as good as the
+   head on the frozen backbone (a tie keeps the fine-tuned one); the report says which was kept.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from torch import nn
 
 from tamrin.data.augment import CIFAR10_MEAN, CIFAR10_STD, crop_flip, normalize, resize
 from tamrin.data import load_cifar10, stratified_split, to_tensor
+from tamrin.data.paths import display_path
 from tamrin.models import create
 from tamrin.models.vgg import fold_batchnorm
 from tamrin.models.weights import VGG16_IMAGENET_URL, fetch_weights, load_backbone
@@ -94,8 +97,9 @@ def pretrained_backbone(cfg, run) -> dict:
                  "transferred backbone is the plain VGG16)" if t.pretrain_batch_norm else ""))
     state = {k: v for k, v in plain.state_dict().items() if k.startswith("features.")}
     _save_backbone(saved, state, source, res.best_val_acc, res.seconds)
-    run.notice(f"Transfer learning: {source}. The backbone is saved as {saved}; reuse it in another run with "
-               f"--set transfer.pretrained={saved}.")
+    # the run folder's own location is the machine's business: the report names the file relative to it
+    run.notice(f"Transfer learning: {source}. The backbone is saved in this run's folder as cache/{BACKBONE_FILE}; "
+               f"reuse it in another run with --set transfer.pretrained=RUN_DIR/cache/{BACKBONE_FILE}.")
     return {"state": state, "mean": CIFAR10_MEAN, "std": CIFAR10_STD, "source": source, "history": res.history,
             "val_acc": res.best_val_acc, "seconds": res.seconds}
 
@@ -119,10 +123,10 @@ def _load_pretrained(spec: str, this_run: bool = False) -> dict:
     if isinstance(sd, dict) and "state_dict" in sd and "mean" in sd:
         loaded = "this run's, loaded" if this_run else "loaded"
         return {"state": sd["state_dict"], "mean": tuple(sd["mean"]), "std": tuple(sd["std"]),
-                "source": f"{sd['source']} ({loaded} from {src})",
+                "source": f"{sd['source']} ({loaded} from {'cache/' + Path(src).name if this_run else display_path(src)})",
                 "history": [], "val_acc": sd.get("val_acc"), "seconds": sd.get("seconds", 0.0) if this_run else 0.0}
     return {"state": {k: v for k, v in sd.items() if k.startswith("features.")}, "mean": IMAGENET_MEAN,
-            "std": IMAGENET_STD, "source": f"ImageNet weights from {src} (SHA-256 checked)", "history": [], "seconds": 0.0}
+            "std": IMAGENET_STD, "source": f"ImageNet weights from {src if '://' in src else display_path(src)} (SHA-256 checked)", "history": [], "seconds": 0.0}
 
 
 def _per_class(labels, n, seed):
@@ -156,6 +160,8 @@ def train_transfer(cfg, run, d, weights, augment, model: nn.Module, pre: dict) -
     cw = weights if cfg.class_weights else None
     head = fit(model.classifier, (feats["train"], d.y["train"]), (feats["validation"], d.y["validation"]), t.head, run,
                tag="vgg16_head", class_weights=cw, seed=cfg.seed)
+    # the head-only model, kept in case fine-tuning ends below it on validation (then it is the model we keep)
+    head_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     # stage 2: unfreeze the layers from features.<finetune_from> on; the head keeps its trained weights
     trainable = [n for n, p in model.features.named_parameters() if int(n.split(".")[0]) >= t.finetune_from]
     for n, p in model.features.named_parameters():
@@ -169,11 +175,15 @@ def train_transfer(cfg, run, d, weights, augment, model: nn.Module, pre: dict) -
                  tag="vgg16_finetune", augment=aug, class_weights=cw, seed=cfg.seed,
                  checkpoint_meta={"classes": list(d.classes), "input_size": [t.size, t.size],
                                   "normalize": {"mean": list(pre["mean"]), "std": list(pre["std"])}})
+    kept = "finetune" if ft is not None and ft.best_val_acc >= head.best_val_acc else "head"
+    if kept == "head":  # fine-tuning did not beat the head on validation (or did not run): keep the better stage
+        model.load_state_dict(head_state)
     for p in model.parameters():
         p.requires_grad_(True)
     seconds = pre["seconds"] + feat_s + head.seconds + (ft.seconds if ft else 0.0)
     return {"model": model, "prep": prep, "pretrain": pre, "feature_seconds": feat_s, "features_reused": feats_reused,
-            "head": head, "finetune": ft, "seconds": seconds,
+            "head": head, "finetune": ft, "seconds": seconds, "kept": kept,
+            "kept_val_acc": ft.best_val_acc if kept == "finetune" else head.best_val_acc,
             "head_val_acc": head.best_val_acc, "trainable": trainable, "feature_dim": int(feats["train"].shape[1]),
             "head_params": sum(p.numel() for p in model.classifier.parameters())}
 

@@ -16,8 +16,10 @@ import torch
 
 from tamrin.errors import UserError
 from tamrin.experiments._fer_data import class_weights, data_sections, load_face_data, per_class_picks
-from tamrin.experiments._fer_eval import (comparison_section, flip_tta_probs, improvement_section, measure,
+from tamrin.experiments._fer_assign import augmentation_counts_section, deviations_section, net_label, reference_networks
+from tamrin.experiments._fer_eval import (SPLIT_NAMES, comparison_section, flip_tta_probs, improvement_section, measure,
                                           softmax_probs, top_confusions)
+from tamrin.experiments._fer_improve import cam_hypothesis
 from tamrin.experiments._fer_transfer import (freeze_report, pretrained_backbone, train_transfer, transfer_model,
                                               transfer_probs)
 from tamrin.data.face_augment import FaceAugment
@@ -73,7 +75,9 @@ class TransferConfig:
 @dataclass
 class Config:
     seed: int = 0
-    data_dir: str = ""          # a folder with train/ and validation/ class folders ("" = the shared FER2013 subset)
+    # a folder with train/ and validation/ class folders and, optionally, test/ (e.g. FER2013 PrivateTest): when present
+    # it is evaluated and reported beside validation everywhere ("" = the shared FER2013 subset, which has no test/)
+    data_dir: str = ""
     image_size: int = 48        # side of the compact VGGs' input (the paper: 128); 0 = keep the files' size
     color_mode: str = "auto"    # "L", "RGB" or "auto" (from the files)
     train_per_class: int = 0    # at most this many training images per class (0 = all)
@@ -95,7 +99,8 @@ class Config:
     gap: TrainConfig = field(default_factory=lambda: _sgd(60, 0.05))
     transfer: TransferConfig = field(default_factory=TransferConfig)
     explain_per_class: int = 0  # validation images per class explained with CAM/Grad-CAM (0 = all)
-    improvement: str = "flip-tta"  # flip-tta | none
+    # flip-tta: the test-time change the CAM statistics point to, then flip TTA (both measured); none: neither
+    improvement: str = "flip-tta"
 
     @classmethod
     def quick(cls) -> "Config":
@@ -132,10 +137,11 @@ class Config:
 
 def _model_sections(run, tag, title, d, probs, history, level=2):
     out, metrics = [], {}
-    for split in d.y:
+    for split in d.y:  # headings and captions name the model and split in words; the files keep the tag
         m, secs = evaluate_classification(run, f"{tag}_{split}", d.y[split].numpy(), probs[split], d.classes,
                                           history=history if split == "validation" else None,
-                                          title=f"{title}: {split}", level=level, roc_curve=True)
+                                          title=f"{title}: {SPLIT_NAMES[split]}", level=level, roc_curve=True,
+                                          label=f"{title}, {SPLIT_NAMES[split]}")
         metrics[split] = m
         out += secs
     return metrics, out
@@ -205,10 +211,12 @@ def run(cfg: Config, run) -> list[Section]:
         # pretraining (0 when a saved or ImageNet backbone was loaded)
         models["vgg16"] = (tr["model"], SimpleNamespace(history=hist, seconds=tr["seconds"]), probs, name)
 
-    epochs_seen = sum(len(r.history) for t, (_, r, _, _) in models.items() if t != "vgg16")
-    if tr and tr["finetune"]:
-        epochs_seen += len(tr["finetune"].history)
-    sections += data_sections(cfg, run, d, wts, epochs_seen * n)
+    aug_runs = [(COMPACT[t], len(models[t][1].history), cfg.compact if t == "hg_vgg" else cfg.gap) for t in COMPACT]
+    if tr and tr["finetune"]:  # the head stage trains on cached features of un-augmented images: no augmented images
+        aug_runs.append(("VGG16 fine-tuning", len(tr["finetune"].history), cfg.transfer.finetune))
+    sections += data_sections(cfg, run, d, wts)
+    counts_sec, counts = augmentation_counts_section(d, aug_runs)
+    sections.append(counts_sec)
 
     rows = []
     for tag, (model, res, probs, name) in models.items():
@@ -220,21 +228,22 @@ def run(cfg: Config, run) -> list[Section]:
                      f"{tr['feature_dim']} features → {cfg.transfer.head_hidden or 'no'} hidden units → {k}; "
                      f"{tr['head_params']:,} parameters) was trained on features computed once with the frozen backbone and "
                      f"cached ({'read back from the run folder, computed before the run was resumed' if tr['features_reused'] else format(tr['feature_seconds'], '.1f') + ' s for all training and validation images'}), in {tr['head'].seconds:.1f} s "
-                     f"for {len(tr['head'].history)} epochs, reaching {tr['head_val_acc']:.1%} validation accuracy. "
+                     f"for {len(tr['head'].history)} epochs, reaching {tr['head_val_acc']:.1%} validation accuracy (head only). "
                      + (("Fine-tuning then unfroze the whole backbone" if not frozen else
                          f"Fine-tuning then unfroze features.{cfg.transfer.finetune_from} onwards")
                         + f" ({tuned:,} trainable parameters, {frozen:,} kept frozen) for {len(tr['finetune'].history)} epoch(s) "
                         f"on augmented {example.shape[-1]} px images ({recipe(cfg.transfer.finetune)}), "
                         f"{tr['finetune'].seconds:.1f} s, best validation accuracy {tr['finetune'].best_val_acc:.1%}."
                         if tr["finetune"] else "No fine-tuning stage was run.")
-                     + " The curves show head epochs first, then fine-tuning epochs.")
+                     + " " + kept_text(tr) + " The curves show head epochs first, then fine-tuning epochs.")
         else:
             tc = cfg.compact if tag == "hg_vgg" else cfg.gap
             by_budget = tc.time_budget_s and res.seconds >= tc.time_budget_s and len(res.history) < tc.epochs
             sec.text(f"Trained from scratch on {h}x{w}x{c} inputs for {len(res.history)} epochs ({res.seconds:.1f} s"
                      + (f", stopped by the {tc.time_budget_s / 60:g}-minute budget" if by_budget else "") + f"): {recipe(tc)}, dropout {cfg.dropout_conv:g} after pools and "
                      f"{cfg.dropout_fc:g} before the dense layers; the weights of the best validation epoch ({res.best_epoch}) are kept.")
-        sec_list = [sec, architecture_section(model, example, level=2, name=tag)]
+        label = net_label(name, example.shape[1:], k)  # which network a parameter count counts, everywhere
+        sec_list = [sec, architecture_section(model, example, level=2, name=label)]
         if tag == "hg_vgg":
             sec_list += training_section(
                 "Training set-up", level=2, loss_fn=torch.nn.CrossEntropyLoss(weight=cw), optimizer=cfg.compact.optimizer,
@@ -246,27 +255,50 @@ def run(cfg: Config, run) -> list[Section]:
         sections += sec_list + evs
         mm = measure(model, example)
         v = metrics["validation"]
-        rows.append({"tag": tag, "name": name, **mm, "seconds": res.seconds, "acc": v["accuracy"], "macro_f1": v["macro_f1"],
-                     "at_chance": v["chance"]["at_chance"],
-                     "kappa": v["kappa"], "auc": v["auc_macro"], **({"test_acc": metrics["test"]["accuracy"]} if "test" in metrics else {})})
+        rows.append({"tag": tag, "name": name, "network": label, **mm, "seconds": res.seconds, "acc": v["accuracy"],
+                     "macro_f1": v["macro_f1"], "at_chance": v["chance"]["at_chance"], "kappa": v["kappa"], "auc": v["auc_macro"],
+                     "splits": {sp: {key: metrics[sp][key] for key in ("accuracy", "macro_f1", "kappa", "auc_macro")}
+                                for sp in ("validation", "test") if sp in metrics},
+                     **({"test_acc": metrics["test"]["accuracy"], "test_macro_f1": metrics["test"]["macro_f1"]}
+                        if "test" in metrics else {})})
         results[tag] = metrics
     yv = d.y["validation"]
     majority = float(torch.bincount(yv, minlength=k).max()) / max(1, len(yv))
-    sections.insert(0, comparison_section(rows, ANCHORS, majority))
+    ref_p = reference_networks()["vgg16"][0]
+    reference = ("VGG16 as in the assignment (not trained here)", net_label("VGG16", (3, 224, 224), 8), ref_p)
+    trained = {r["tag"]: (r["params"], models[r["tag"]][0], tuple(int(v) for v in r["input"].split("×"))) for r in rows}
+    per_class = {str(c): int(v) for c, v in zip(d.classes, torch.bincount(d.y["train"], minlength=k).tolist())}
+    sections[:0] = [comparison_section(rows, ANCHORS, majority, reference), deviations_section(cfg, d, per_class, trained, tr)]
 
     sections += _explain(cfg, run, d, models)
     best = max(rows, key=lambda r: r["acc"])
-    improvement = None
+    improvement = cam_improvement = None
     if cfg.improvement == "flip-tta":
+        sec, cam_improvement = _cam_improve(run, d, models["hg_vgg"], results["hg_vgg"])
+        sections.append(sec)
         sec, improvement = _improve(run, d, models[best["tag"]], best, results[best["tag"]], tr)
         sections.append(sec)
     stages = None
     if tr is not None:  # what each transfer stage reached on validation (the pretraining: on held-out CIFAR-10)
         stages = {"pretrain_val_acc": tr["pretrain"].get("val_acc"), "head_val_acc": tr["head_val_acc"],
-                  "finetune_val_acc": tr["finetune"].best_val_acc if tr["finetune"] else None}
+                  "finetune_val_acc": tr["finetune"].best_val_acc if tr["finetune"] else None, "kept": tr["kept"]}
     run.write_json("results.json", {"models": rows, "classes": d.classes, "train_images": n, "improvement": improvement,
-                                    "transfer_stages": stages})
+                                    "cam_improvement": cam_improvement, "transfer_stages": stages,
+                                    "reference_vgg16_params": ref_p, "augmentation_counts": counts})
     return sections
+
+
+def kept_text(tr) -> str:
+    """Which VGG16 stage is the reported model, from the two validation accuracies."""
+    h = tr["head_val_acc"]
+    if tr["finetune"] is None:
+        return f"The reported VGG16 is the head-only model ({h:.1%} on validation)."
+    f = tr["finetune"].best_val_acc
+    if tr["kept"] == "head":
+        return (f"Fine-tuning ended below the head-only model on validation ({f:.1%} vs {h:.1%}), so the head-only model "
+                "is kept and reported below; the fine-tuned weights are discarded.")
+    return (f"The fine-tuned model is kept and reported below: {f:.1%} on validation vs {h:.1%} for the head alone"
+            + (" (a tie keeps the fine-tuned one)." if f == h else "."))
 
 
 def _explain(cfg, run, d, models) -> list[Section]:
@@ -282,37 +314,48 @@ def _explain(cfg, run, d, models) -> list[Section]:
     return out
 
 
-def _improve(run, d, entry, row, metrics, tr):
+def _splits(d, model_probs, new_probs_fn):
+    """{split: (y, probs before, probs after)} for validation and, when present, test."""
+    return {sp: (d.y[sp].numpy(), model_probs[sp], new_probs_fn(sp)) for sp in ("validation", "test") if sp in d.y}
+
+
+def _cam_improve(run, d, entry, metrics):
+    """The q5c model (paper's flatten head, explained with Grad-CAM) + the test-time change its maps point to."""
     model, _, probs, name = entry
-    y = d.y["validation"].numpy()
-    conf = top_confusions(metrics["validation"]["confusion"], d.classes)
     st = json.loads((run.path / "explain_gradcam_stats.json").read_text())
-    c, wr = st["correct"], st["wrong"]
-    diff = c["mass_mean"] - wr["mass_mean"]
-    half = 1.96 * float(np.sqrt(np.nansum([c["mass_se"] ** 2, wr["mass_se"] ** 2])))
+    hyp = cam_hypothesis(st, "Grad-CAM", name)
+    title = "An improvement suggested by the CAM statistics, tried and measured"
+    if hyp is None:
+        return Section(title).notice(f"All {st['n']:,} explained images of {name} fall in one group (all correct or all wrong), "
+                                "so the maps cannot suggest where errors come from; no CAM-derived change is tested."), None
+    conf = top_confusions(metrics["validation"]["confusion"], d.classes)
     pairs = "; ".join(f"{a} taken for {b} {cnt} times ({share:.0%} of {a})" for a, b, cnt, share in conf)
-    if not (c["n"] and wr["n"]):
-        where = "so there are no correct or no wrong predictions to compare."
-    elif diff - half > 0:
-        where = ("so wrong predictions draw measurably more of their evidence from off-centre parts of the image "
-                 "(hair, a hand, the border), which differ between an image and its mirror.")
-    elif diff + half < 0:
-        where = "so wrong predictions are not explained by looking off-centre; they misread the face itself."
-    else:
-        where = (f"a difference of {100 * diff:+.1f} points that is within its 95% interval (±{100 * half:.1f}), so where "
-                 "the map sits does not separate errors from correct predictions here.")
-    why = (f"What the analysis shows: the most frequent confusions of {name} (the best model on validation) are {pairs}. "
-           f"Grad-CAM of the compact VGG puts {c['mass_mean']:.1%} of its mass in the central face box for correct predictions "
-           f"and {wr['mass_mean']:.1%} for wrong ones, {where}"
-           " Proposal: expressions are (nearly) left-right symmetric, so the evidence a prediction should rely on is present "
-           "in both an image and its mirror, while one-sided clutter is not. Averaging the class probabilities of each "
-           "image and its left-right mirror (test-time flip augmentation) keeps the evidence both views agree on; it costs one "
-           "extra forward pass and no retraining.")
-    x = tr["prep"](d.x["validation"]) if row["tag"] == "vgg16" else d.x["validation"]
-    sec, res = improvement_section(name, y, probs["validation"], flip_tta_probs(model, x), d.classes,
-                                   why, "flip test-time augmentation")
-    return sec, {"model": row["tag"], "acc_before": res["before"]["accuracy"], "acc_after": res["after"]["accuracy"],
-                            "macro_f1_before": res["before"]["macro_f1"], "macro_f1_after": res["after"]["macro_f1"]}
+    why = hyp["why"] + (f" The most frequent confusions of {name} on validation: {pairs}." if pairs else "")
+    sec, res = improvement_section(name, _splits(d, probs, lambda sp: softmax_probs(model, hyp["fn"](d.x[sp]))),
+                                   d.classes, why, hyp["what"], title=title)
+    return sec, {"model": "hg_vgg", "kind": hyp["kind"], "mass_diff": hyp["diff"], "clear": hyp["clear"],
+                 **{sp: {"acc_before": r["before"]["accuracy"], "acc_after": r["after"]["accuracy"]} for sp, r in res.items()}}
+
+
+def _improve(run, d, entry, row, metrics, tr):
+    """Flip test-time augmentation on the best validation model: a separate measured item, not CAM-derived."""
+    model, _, probs, name = entry
+    why = (f"A second, separate item (not derived from the maps): {name} is the best model on validation. Expressions are "
+           "(nearly) left-right symmetric, so the evidence a prediction should rely on is present in both an image and its "
+           "mirror, while one-sided clutter is not. Averaging the class probabilities of each image and its left-right "
+           "mirror (test-time flip augmentation) keeps what both views agree on; it costs one extra forward pass and no retraining.")
+    prep = (lambda v: tr["prep"](v)) if row["tag"] == "vgg16" else (lambda v: v)  # noqa: E731
+    sec, res = improvement_section(name, _splits(d, probs, lambda sp: flip_tta_probs(model, prep(d.x[sp]))), d.classes, why,
+                                   "flip test-time augmentation",
+                                   title="An improvement not derived from the maps: flip test-time augmentation, measured")
+    v = res["validation"]
+    out = {"model": row["tag"], "acc_before": v["before"]["accuracy"], "acc_after": v["after"]["accuracy"],
+           "macro_f1_before": v["before"]["macro_f1"], "macro_f1_after": v["after"]["macro_f1"]}
+    if "test" in res:
+        t = res["test"]
+        out["test"] = {"acc_before": t["before"]["accuracy"], "acc_after": t["after"]["accuracy"],
+                       "macro_f1_before": t["before"]["macro_f1"], "macro_f1_after": t["after"]["macro_f1"]}
+    return sec, out
 
 
 EXPERIMENT = Experiment(

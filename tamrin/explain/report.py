@@ -81,6 +81,13 @@ def _pct(v: float) -> str:
     return "n/a" if v != v else f"{100 * v:.1f}%"
 
 
+def _mass_cell(ms: tuple, n_images: int, kind: str):
+    """The mean mass, or why there is none: no such predictions, or only empty maps."""
+    if n_images == 0:
+        return f"no {kind} predictions"
+    return ms[0] if ms[2] else "maps empty"
+
+
 def _analysis(st: dict, method: str, region_name: str) -> str:
     a, c, w = st["all"], st["correct"], st["wrong"]
     txt = (f"Over the {st['n']:,} validation images, the {NAMES[method]} map of the predicted class puts on average "
@@ -108,6 +115,15 @@ def _analysis(st: dict, method: str, region_name: str) -> str:
                   f"The peak falls inside the region for {_pct(c['peak_in_region'])} of correct and {_pct(w['peak_in_region'])} of wrong predictions.")
 
 
+def _empty_reason(kind: str, name: str, have: int, n_class: int) -> str:
+    """Why a grid cell holds no image: the words drawn inside it."""
+    if n_class == 0:
+        return f"no {name} images\namong those explained"
+    if have == 0:
+        return f"no {kind} prediction\nof {name} among its\n{n_class} explained images"
+    return f"only {have} {kind}\nprediction{'s' if have > 1 else ''} of {name}\n(of {n_class} explained)"
+
+
 def _examples_figure(x, maps, labels, preds, conf, classes, per_class, region, seed=0):
     import matplotlib
 
@@ -118,29 +134,40 @@ def _examples_figure(x, maps, labels, preds, conf, classes, per_class, region, s
     disp = to_display(x)
     heat = normalize(maps)
     cols = 2 * per_class
-    fig, axes = plt.subplots(len(classes), cols, figsize=(1.5 * cols + 1.5, 1.55 * len(classes)), squeeze=False)
+    fig, axes = plt.subplots(len(classes), cols, figsize=(1.5 * cols + 1.8, 1.6 * len(classes) + 0.4), squeeze=False)
     missing = 0
     for k, name in enumerate(classes):
         right = np.flatnonzero((labels == k) & (preds == k))
         wrong = np.flatnonzero((labels == k) & (preds != k))
+        n_class = int((labels == k).sum())
         # fixed slots: the first per_class columns are correct predictions, the others wrong ones
-        picks = [(i, True) for i in rng.permutation(right)[:per_class]] + [None] * (per_class - min(per_class, len(right)))
-        picks += [(i, False) for i in rng.permutation(wrong)[:per_class]] + [None] * (per_class - min(per_class, len(wrong)))
-        missing += picks.count(None)
+        slots = [(i, True) for i in rng.permutation(right)[:per_class]]
+        slots += [("correct", len(right))] * (per_class - len(slots))
+        w = [(i, False) for i in rng.permutation(wrong)[:per_class]]
+        slots += w + [("wrong", len(wrong))] * (per_class - len(w))
         for j, ax in enumerate(axes[k]):
             ax.set_xticks([])
             ax.set_yticks([])
-            if picks[j] is None:
-                ax.axis("off")
+            i, ok = slots[j]
+            if isinstance(i, str):  # a cell that cannot be filled says why, inside the cell
+                missing += 1
+                ax.set_facecolor("0.93")
+                for sp in ax.spines.values():
+                    sp.set_color("0.8")
+                ax.text(0.5, 0.5, _empty_reason(i, str(name), ok, n_class), ha="center", va="center", fontsize=6,
+                        color="0.3", transform=ax.transAxes)
                 continue
-            i, ok = picks[j]
             ax.imshow(overlay(disp[i], heat[i]))
             if region is not None:
                 r = region if region.ndim == 2 else region[i]
                 ax.contour(r.astype(float), levels=[0.5], colors="white", linewidths=0.6)
-            ax.set_title(("ok " if ok else "wrong: ") + f"{classes[preds[i]]} {conf[i]:.2f}", fontsize=6,
+            ax.set_title(("ok: " if ok else "as ") + f"{classes[preds[i]]} {conf[i]:.2f}", fontsize=6,
                          color="black" if ok else "firebrick")
-        axes[k, 0].set_ylabel(str(name), fontsize=7)
+        axes[k, 0].set_ylabel(f"true: {name}", fontsize=7)  # every row, filled or not (the axes stay on)
+    for j in range(cols):  # column headings above the first row's titles
+        axes[0, j].annotate("correct" if j < per_class else "wrong", xy=(0.5, 1.32), xycoords="axes fraction",
+                            ha="center", va="bottom", fontsize=8, fontweight="bold",
+                            color="black" if j < per_class else "firebrick")
     sm = plt.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, 1), cmap="jet")
     fig.colorbar(sm, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01).set_label("map (per image scale)", fontsize=6)
     return fig, missing
@@ -191,9 +218,12 @@ def explain_sections(run, model, images, labels, classes, layer=None, method: st
         sel = labels == k
         c = _mean_se(st["per_image_mass"][sel & st["is_correct"]])
         w = _mean_se(st["per_image_mass"][sel & ~st["is_correct"]])
-        rows.append([str(name), int(sel.sum()), float((preds[sel] == k).mean()) if sel.any() else float("nan"), c[0], w[0]])
-    best = max((r for r in rows if r[3] == r[3]), key=lambda r: r[3], default=None)
-    worst = min((r for r in rows if r[3] == r[3]), key=lambda r: r[3], default=None)
+        # a cell without a value says why (no NaN in a table)
+        rows.append([str(name), int(sel.sum()), float((preds[sel] == k).mean()) if sel.any() else "no images",
+                     _mass_cell(c, int((sel & st["is_correct"]).sum()), "correct"),
+                     _mass_cell(w, int((sel & ~st["is_correct"]).sum()), "wrong")])
+    best = max((r for r in rows if isinstance(r[3], float)), key=lambda r: r[3], default=None)
+    worst = min((r for r in rows if isinstance(r[3], float)), key=lambda r: r[3], default=None)
 
     sec = Section(f"Where the model looks: {NAMES[method]}" + (f" at layer `{used_layer}`" if used_layer else ""))
     sec.text(_analysis(st, method, region_name))
@@ -204,8 +234,10 @@ def explain_sections(run, model, images, labels, classes, layer=None, method: st
     path = run.save_figure(fig, f"explain_{method}_examples")
     cap = (f"{NAMES[method]} maps of the predicted class: per true class (rows) {per_class} correctly and {per_class} wrongly "
            f"classified validation images (picked at random), with predicted class and confidence; white outline: the {region_name}.")
+    cap += " Columns: correct predictions, then wrong ones (red: the class predicted instead); rows: the true class."
     if missing:
-        cap += f" {missing} cells are empty because a class had too few correct or wrong predictions."
+        cap += (f" {missing} cells hold no image because a class had too few correct or wrong predictions; each says so "
+                "inside the cell.")
     sec.figure(path, cap, base=run.path)
     path = run.save_figure(_mass_histogram(st, region_name), f"explain_{method}_mass")
     sec.figure(path, f"Distribution over all {st['n']:,} validation images of the share of map mass inside the {region_name}.", width=0.7, base=run.path)

@@ -31,13 +31,17 @@ def _slug(name: str) -> str:
 
 
 def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str], history=None,
-                            title: str | None = None, level: int = 1, roc_curve: bool = True) -> tuple[dict, list[Section]]:
+                            title: str | None = None, level: int = 1, roc_curve: bool = True,
+                            label: str | None = None) -> tuple[dict, list[Section]]:
     """Metrics + report sections for one evaluated split. Returns (metrics dict, sections).
 
-    `name` is a short file-safe tag ("test", "val"); `title` the heading (default: "Results: <name>").
+    `name` is a short file-safe tag ("test", "val"); `title` the heading (default: "Results: <name>");
+    `label` the words captions and figure titles use for the model and split (default: `name`), so that a
+    reader sees "Compact VGG, GAP head, test" rather than an internal tag.
     Figures go to figures/<name>_{curves,confusion,roc}.png and the metrics to metrics_<name>.json.
     """
     slug = _slug(name)
+    name = label or name  # from here on: the human name (the files keep the tag)
     probs = _as_numpy(probs)
     m = classification_metrics(y_true, None, probs, classes)
     run.write_json(f"metrics_{slug}.json", m)
