@@ -130,3 +130,28 @@ def test_tta_levels():
     assert tta_logits(conv, x, 2).shape == (3, 2)
     with pytest.raises(ValueError):
         tta_logits(conv, x, 3)
+
+
+class SlowsDown(Slow):
+    """Steps take 4x longer after the first 30 (a shared machine getting busy mid-epoch)."""
+
+    def __init__(self):
+        super().__init__(0.005)
+        self.calls = 0
+
+    def forward(self, x):
+        if self.training:
+            self.calls += 1
+            if self.calls == 30:
+                self.delay = 0.02
+        return super().forward(x)
+
+
+def test_budget_is_replanned_within_an_epoch_when_the_machine_slows_down():
+    x, y = _data(2000)
+    torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+    cfg = TrainConfig(epochs=1000, batch_size=10, lr=0.1, budget_s=1.5, progress=False, channels_last=False)
+    t0 = time.perf_counter()
+    res = fit(SlowsDown(), (x[:1900], y[:1900]), (x[1900:], y[1900:]), cfg)  # 190 steps per epoch: all in epoch 1
+    assert time.perf_counter() - t0 < 1.5 * 1.25 + 0.3
+    assert len(res.history) == 1 and res.history[-1]["steps"] == res.steps < 190

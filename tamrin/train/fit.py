@@ -10,6 +10,7 @@ Why it looks the way it does:
 """
 from __future__ import annotations
 
+import collections
 import copy
 import math
 import time
@@ -189,6 +190,8 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     cw = class_weights.to(device) if class_weights is not None else None
     crit = loss_fn or (lambda out, yb: F.cross_entropy(out, yb, weight=cw, label_smoothing=cfg.label_smoothing))
     per_sample = getattr(augment, "per_sample", False)  # augment(x, gen, idx, epoch), e.g. alternating flips
+    replan_every = max(4, steps_per_epoch // 8)
+    recent: collections.deque = collections.deque(maxlen=2 * replan_every)  # seconds of the latest steps
 
     ckpt_path = run.checkpoints_dir / f"{tag}.pt" if run is not None else None
     history: list[dict] = []
@@ -264,17 +267,21 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             seen += n
             if step > 0 or epoch > 1:  # the very first step (allocations, kernel choice) is not the speed
                 step_time += time.perf_counter() - ts
-            if plan.budget_s and epoch == 1 and step == CALIBRATION_STEPS and resumed_from == 0:
-                per_step = step_time / step
-                plan.replan(step + 1, per_step, per_step * _eval_steps(val, cfg, local_bs), time.perf_counter() - t0)
+                recent.append(time.perf_counter() - ts)
+            if plan.budget_s and step >= CALIBRATION_STEPS and (step - CALIBRATION_STEPS) % replan_every == 0:
+                # first after a few timed steps, then several times an epoch: a machine that slows down mid-epoch
+                # (shared cores) shortens the plan before the budget is gone, not after
+                per_step = sum(recent) / len(recent)  # the recent speed, not the run's average
+                plan.replan(sched.last_epoch, per_step, eval_s or per_step * _eval_steps(val, cfg, local_bs),
+                            elapsed + time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                             ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
         bar.close()
         if plan.budget_s and sched.last_epoch < plan.total:  # re-plan before validating: this may be the last epoch
             if not eval_s and val is not None:  # no pass measured yet: estimate from the step time
-                eval_s = step_time / max(1, sched.last_epoch - 1) * _eval_steps(val, cfg, local_bs)
-            plan.replan(sched.last_epoch, step_time / max(1, sched.last_epoch - 1), eval_s,
+                eval_s = sum(recent) / max(1, len(recent)) * _eval_steps(val, cfg, local_bs)
+            plan.replan(sched.last_epoch, sum(recent) / max(1, len(recent)), eval_s,
                         elapsed + time.perf_counter() - t0 + (eval_s if val is not None else 0.0))
         last = sched.last_epoch >= plan.total
         if last and look is not None:

@@ -1,0 +1,177 @@
+"""Time-to-accuracy on CIFAR-10 (issue #18): validation accuracy after a wall-clock training budget, per model.
+
+Every run trains on 45,000 images of the CIFAR-10 training split and validates on the stratified other 5,000
+(seed 0), through the same `tamrin.train.fit` and recipes the cnn-cifar10 experiment uses:
+`train.budget_s` plans the number of optimizer steps to end the schedule when the budget does (re-planned after
+each epoch from the measured speed). fast_cnn uses the airbench recipe (tamrin.train.recipes.airbench), the other
+models `recipes.budgeted` (Nesterov SGD, one-cycle, label smoothing, lookahead, bf16 where native). The budget
+counts the fit's wall clock (training steps + per-epoch validation passes); the final evaluation with test-time
+augmentation (mirror + 1-pixel shifts) is timed separately as eval_s.
+
+    PYTHONPATH=. python benchmarks/cifar10_budget.py --run fast_cnn:0.5:300 --run fast_cnn:1.0:1800 --threads 2
+
+Run it alone on the machine (a shared machine changes the steps that fit into a budget). Results are merged into
+benchmarks/results/cifar10_budget.json by (model, width, budget_s); benchmarks/cifar10_budget.md and the figure
+benchmarks/cifar10_budget.png are re-rendered from all recorded runs (--md-only re-renders without training).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent
+OUT = ROOT / "results" / "cifar10_budget.json"
+
+
+def machine() -> dict:
+    from tamrin.train.precision import cpu_has_bf16
+
+    name = ""
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": name or platform.processor(), "cores": os.cpu_count(), "native_bf16": cpu_has_bf16(),
+            "torch": torch.__version__, "platform": platform.platform()}
+
+
+def load(data_dir: str):
+    from tamrin.data import load_cifar10, stratified_split, to_tensor
+    from tamrin.data.augment import normalize
+
+    ds = load_cifar10(data_dir, "train")
+    tr, va = stratified_split(ds.labels, 0.1, 0)
+    x, y = to_tensor(ds)
+    x = normalize(x)
+    return ds, (x[tr], y[tr]), (x[va], y[va])
+
+
+def one_run(model_name: str, width: float, budget: float, data_tr, data_va, threads: int, tta: int, **recipe) -> dict:
+    from tamrin.data.augment import AlternatingCropFlip, crop_flip
+    from tamrin.models import count_macs, count_params, create
+    from tamrin.runs import git_commit
+    from tamrin.train import fit, predict, recipes
+
+    torch.manual_seed(0)
+    model = create(model_name, num_classes=10, width_mult=width, input_size=32)
+    fast = model_name == "fast_cnn"
+    if fast:
+        model.init_whitening(data_tr[0])
+    tc = (recipes.airbench if fast else recipes.budgeted)(budget, threads=threads, progress=sys.stderr.isatty(), **recipe)
+    aug = AlternatingCropFlip(len(data_tr[1]), seed=0, padding=2) if fast else crop_flip
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    res = fit(model, data_tr, data_va, tc, None, tag=model_name, augment=aug, seed=0)
+    fit_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    logits = predict(res.model, data_va[0], tc.eval_batch_size, channels_last=True, amp=tc.amp, tta=tta)
+    eval_s = time.perf_counter() - t1
+    acc_tta = float((logits.argmax(1) == data_va[1]).float().mean())
+    h = res.history
+    row = {"model": model_name, "width": width, "budget_s": budget, "train_s": round(fit_s, 1),
+           "val_acc": acc_tta, "val_acc_no_tta": res.best_val_acc, "tta": tta, "eval_s": round(eval_s, 1),
+           "epochs": len(h), "steps": res.steps, "batch_size": tc.batch_size, "amp": tc.amp, "threads": torch.get_num_threads(),
+           "params": count_params(model), "macs": count_macs(model, 32), "best_epoch": res.best_epoch,
+           "curve": [[round(r["elapsed_s"], 1), r["val_acc"]] for r in h],
+           "load_avg_start": round(load0, 2), "load_avg_end": round(os.getloadavg()[0], 2),
+           "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit()}
+    print(f"{model_name} x{width} {budget:g} s: val {acc_tta:.4f} with TTA ({res.best_val_acc:.4f} without) after "
+          f"{fit_s:.0f} s, {len(h)} epochs, {res.steps} steps; load {load0:.2f} -> {row['load_avg_end']:.2f}", flush=True)
+    return row
+
+
+def merge(runs: list[dict], new: dict) -> list[dict]:
+    key = (new["model"], new["width"], new["budget_s"])
+    return [r for r in runs if (r["model"], r["width"], r["budget_s"]) != key] + [new]
+
+
+def write_md(res: dict) -> str:
+    m = res["machine"]
+    lines = ["# CIFAR-10 time to accuracy (issue #18)", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, native bf16: {m['native_bf16']}, torch {m['torch']}. "
+             "Train 45,000 / validation 5,000 images of the CIFAR-10 training split (stratified, seed 0); validation "
+             "accuracy with test-time augmentation (mirror + 1-pixel shifts) after training for the budget; "
+             "`train s` is the fit's wall clock (steps + per-epoch validation), `eval s` the final TTA pass. "
+             "Each run ran alone on the machine; the load average at its start and end is recorded.", "",
+             "Reproduce: `PYTHONPATH=. python benchmarks/cifar10_budget.py --run MODEL:WIDTH:BUDGET_S --threads 2`.", "",
+             "| model | width | budget s | train s | epochs | steps | val acc (TTA) | val acc (no TTA) | eval s | bf16 | threads | load start/end | date |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
+    for r in sorted(res["runs"], key=lambda r: (r["model"] != "fast_cnn", r["model"], r["budget_s"], r["width"])):
+        lines.append(f"| {r['model']} | {r['width']:g} | {r['budget_s']:g} | {r['train_s']:.0f} | {r['epochs']} | {r['steps']} | "
+                     f"{r['val_acc']:.2%} | {r['val_acc_no_tta']:.2%} | {r['eval_s']:.0f} | {'yes' if r['amp'] else 'no'} | "
+                     f"{r['threads']} | {r['load_avg_start']:.2f}/{r['load_avg_end']:.2f} | {r['date'][:10]} |")
+    lines += ["", "![validation accuracy against training time](cifar10_budget.png)", "", targets_text(res["runs"]), ""]
+    return "\n".join(lines)
+
+
+def targets_text(runs: list[dict]) -> str:
+    """The issue's targets (fast CNN >= 90% in <= 30 min and >= 80% in <= 5 min), judged from the recorded runs."""
+    out = []
+    for acc, budget in ((0.90, 1800), (0.80, 300)):
+        ok = [r for r in runs if r["model"] == "fast_cnn" and r["budget_s"] <= budget and r["train_s"] <= budget * 1.05]
+        best = max(ok, key=lambda r: r["val_acc"], default=None)
+        if best is None:
+            out.append(f"Target >= {acc:.0%} in <= {budget // 60} min: not measured.")
+        else:
+            verdict = "met" if best["val_acc"] >= acc else "NOT met"
+            out.append(f"Target >= {acc:.0%} in <= {budget // 60} min: {verdict} (best {best['val_acc']:.2%}, fast_cnn width "
+                       f"{best['width']:g}, {best['train_s']:.0f} s of training + {best['eval_s']:.0f} s TTA evaluation).")
+    return " ".join(out)
+
+
+def figure(res: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for r in sorted(res["runs"], key=lambda r: (r["model"], r["width"], r["budget_s"])):
+        xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
+        ax.plot(xs, [100 * y for y in ys], marker="o", ms=3,
+                label=f"{r['model']} x{r['width']:g}, {r['budget_s']:g} s: {r['val_acc']:.1%}")
+    ax.set_xscale("log")
+    ax.set_xlabel("training wall-clock time (s, log scale)")
+    ax.set_ylabel("validation accuracy (%, no TTA)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.set_title("CIFAR-10 on the 2-core CPU: accuracy against time, one curve per budgeted run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    from tamrin.runs import atomic_write_json, atomic_write_text
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", action="append", default=[], metavar="MODEL:WIDTH:BUDGET_S", help="repeatable")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tta", type=int, default=2)
+    ap.add_argument("--data-dir", default="")
+    ap.add_argument("--md-only", action="store_true")
+    ap.add_argument("--batch", type=int, default=0, help="override the recipe's batch size (0 = the recipe's)")
+    args = ap.parse_args(argv)
+    res = json.loads(OUT.read_text()) if OUT.exists() else {"machine": machine(), "runs": []}
+    if not args.md_only:
+        torch.set_num_threads(args.threads)
+        _, data_tr, data_va = load(args.data_dir)
+        res["machine"] = machine()
+        for spec in args.run:
+            name, width, budget = spec.split(":")
+            extra = {"batch_size": args.batch} if args.batch else {}
+            res["runs"] = merge(res["runs"], one_run(name, float(width), float(budget), data_tr, data_va, args.threads, args.tta, **extra))
+            atomic_write_json(OUT, res)  # each finished run survives an interrupted benchmark
+    atomic_write_text(ROOT / "cifar10_budget.md", write_md(res))
+    figure(res, ROOT / "cifar10_budget.png")
+    print(f"wrote {OUT}, {ROOT / 'cifar10_budget.md'}")
+
+
+if __name__ == "__main__":
+    main()
