@@ -38,7 +38,7 @@ def test_curves_full_and_partial_history(run):
     fig = figures.curves(hist)
     loss_ax, acc_ax = fig.axes
     assert len(loss_ax.lines) == 2 and len(acc_ax.lines) >= 2
-    assert any("best val 0.700" in t for t in _texts(fig))  # best val_acc 0.45 + 5/20 at epoch 5
+    assert any("kept: epoch 5\nval 0.700" in t for t in _texts(fig))  # best val_acc 0.45 + 5/20 at epoch 5
     _png(run.save_figure(fig, "curves", dpi=50))
     # no validation keys and no epoch key: train curves only, epochs counted from 1
     fig = figures.curves([{"train_loss": 0.9}, {"train_loss": 0.5, "train_acc": 0.7}])

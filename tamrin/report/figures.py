@@ -9,13 +9,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tamrin.errors import UserError  # noqa: E402
 from tamrin.report.metrics import _as_numpy, roc_curves  # noqa: E402
 
-__all__ = ["curves", "confusion", "roc", "image_grid", "bar", "lines"]
+__all__ = ["best_epoch", "epoch_axis", "curves", "confusion", "roc", "image_grid", "bar", "lines"]
 
 TRAIN, VAL = "#1f77b4", "#d62728"
 
@@ -26,43 +27,67 @@ def _no_data(ax, what: str):
     ax.set_yticks([])
 
 
-def curves(history: Sequence[dict], title: str = "") -> Figure:
+def best_epoch(history: Sequence[dict]) -> int | None:
+    """The epoch a trainer keeps: the FIRST one with the highest validation accuracy (tamrin.train.fit and the
+    Solver replace the best only on a strictly higher accuracy, so a later tie does not win). Text and figure
+    both call this, so they can never name different epochs."""
+    best = None
+    for i, h in enumerate(history or []):
+        v = h.get("val_acc")
+        if v is not None and v == v and (best is None or v > best[0]):
+            best = (v, h.get("epoch", i + 1))
+    return None if best is None else best[1]
+
+
+def epoch_axis(ax, xs: Sequence[float]) -> None:
+    """Integer epoch ticks and x-limits that make sense also for one or two epochs (a single point would
+    otherwise sit on an axis running from 0.94 to 1.06 with fractional ticks)."""
+    xs = [float(x) for x in xs]
+    if not xs:
+        return
+    if all(x.is_integer() for x in xs):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=min(10, max(2, len(set(xs))))))
+    lo, hi = min(xs), max(xs)
+    if hi - lo < 2:  # one or two epochs: half an epoch of room either side
+        ax.set_xlim(lo - 0.5, hi + 0.5)
+
+
+def curves(history: Sequence[dict], title: str = "", best: int | None = None) -> Figure:
     """Train-vs-validation loss (left) and accuracy (right) per epoch.
 
     `history` is the trainer's list of per-epoch dicts (epoch, train_loss, train_acc, val_loss, val_acc);
-    any key may be missing (e.g. no validation set) and that curve is simply not drawn. The epoch with
-    the best validation accuracy is marked, because that is the model the trainer keeps.
+    any key may be missing (e.g. no validation set) and that curve is simply not drawn. The epoch the
+    trainer kept is marked: `best`, else `best_epoch(history)`.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     history = list(history or [])
     x_all = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    best = best if best is not None else best_epoch(history)
     for ax, what, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
         drawn = False
         for split, colour, style in (("train", TRAIN, "-"), ("val", VAL, "--")):
             pts = [(x, h[f"{split}_{what}"]) for x, h in zip(x_all, history) if h.get(f"{split}_{what}") is not None]
             if pts:
                 xs, ys = zip(*pts)
-                ax.plot(xs, ys, style, color=colour, marker="o" if len(xs) <= 30 else None, ms=3,
+                ax.plot(xs, ys, style, color=colour, marker="o" if len(xs) <= 30 else None, ms=4 if len(xs) > 2 else 6,
                         label="train" if split == "train" else "validation")
                 drawn = True
         if not drawn:
             _no_data(ax, label)
             continue
-        if what == "acc":
-            best = [(h["val_acc"], x) for x, h in zip(x_all, history) if h.get("val_acc") is not None]
-            if best:
-                acc, x = max(best)
-                ax.axvline(x, color="#999", lw=0.8, ls=":")
-                right_half = x > (min(x_all) + max(x_all)) / 2
-                ax.annotate(f"best val {acc:.3f}\n(epoch {x})", (x, acc), textcoords="offset points", xytext=(-4 if right_half else 4, -26),
+        if what == "acc" and best is not None:
+            acc = next((h.get("val_acc") for x, h in zip(x_all, history) if x == best), None)
+            if acc is not None:
+                ax.axvline(best, color="#999", lw=0.8, ls=":")
+                right_half = len(x_all) > 1 and best > (min(x_all) + max(x_all)) / 2
+                ax.annotate(f"kept: epoch {best}\nval {acc:.3f}", (best, acc), textcoords="offset points", xytext=(-4 if right_half else 4, -26),
                             ha="right" if right_half else "left", fontsize=8, color="#555")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.set_title(label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        if len(x_all) and all(float(x).is_integer() for x in x_all):
-            ax.xaxis.get_major_locator().set_params(integer=True)
+        epoch_axis(ax, x_all)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -84,12 +109,14 @@ def confusion(cm, classes: Sequence[str], title: str = "Confusion matrix", norma
     row = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, row, out=np.zeros(cm.shape, dtype=float), where=row > 0)
     colour = frac if normalize == "true" else cm / max(1, cm.max())
-    side = min(12.0, 3.5 + 0.62 * k)  # room for 2 lines of text per cell; small k keeps a normal font scale
-    fig, ax = plt.subplots(figsize=(side + 1.2, side))
+    # Sized so that cell text prints at >= 7 pt: the report shows this figure at confusion_width(k) of a
+    # 7.1-inch page, so a wider figure would be shrunk and its 9-pt numbers would print at 4 pt (issue #16).
+    side = min(9.0, 2.6 + 0.4 * k)
+    fig, ax = plt.subplots(figsize=(side + 1.0, side))
     im = ax.imshow(colour, cmap="Blues", vmin=0, vmax=1)
     cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     cb.set_label("fraction of the true class" if normalize == "true" else "count / max count")
-    size = 9 if k <= 6 else 7.5 if k <= 12 else 6
+    size = 9 if k <= 12 else 7
     if k <= 25:  # beyond that the numbers would be unreadable: colours only
         for i in range(k):
             for j in range(k):
@@ -108,6 +135,11 @@ def confusion(cm, classes: Sequence[str], title: str = "Confusion matrix", norma
     ax.set_title(f"{title}\n(n = {cm.sum():,}, accuracy {acc:.4f}; cells: count and % of the row)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def confusion_width(k: int) -> float:
+    """The page fraction a k-class confusion matrix is shown at (used by every report that shows one)."""
+    return min(0.85, 0.5 + 0.035 * k)
 
 
 def roc(y_true, probs, classes: Sequence[str], title: str = "ROC curves (one-vs-rest)") -> Figure:

@@ -34,6 +34,8 @@ class Table:
     rows: list[list[Any]]
     caption: str = ""
     kind: str = "table"
+    # a machine-readable label ("settings", "confusion:test", ...): tests and tools find a block by it, not by prose
+    tag: str = ""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Figure:
     caption: str = ""
     width: float = 1.0  # fraction of the page width
     kind: str = "figure"
+    tag: str = ""  # as Table.tag: "curves", "confusion:validation", ...
 
 
 Block = Union[Text, Notice, Table, Figure]
@@ -62,18 +65,18 @@ class Section:
         self.blocks.append(Notice(text))
         return self
 
-    def table(self, columns, rows, caption: str = "") -> "Section":
-        self.blocks.append(Table([str(c) for c in columns], [list(r) for r in rows], caption))
+    def table(self, columns, rows, caption: str = "", tag: str = "") -> "Section":
+        self.blocks.append(Table([str(c) for c in columns], [list(r) for r in rows], caption, tag=tag))
         return self
 
-    def figure(self, path, caption: str = "", width: float = 1.0, base: str | Path | None = None) -> "Section":
+    def figure(self, path, caption: str = "", width: float = 1.0, base: str | Path | None = None, tag: str = "") -> "Section":
         p = Path(path)
         if base is not None:
             try:
                 p = p.relative_to(base)
             except ValueError:
                 pass
-        self.blocks.append(Figure(str(p), caption, width))
+        self.blocks.append(Figure(str(p), caption, width, tag=tag))
         return self
 
 
@@ -127,6 +130,12 @@ def section_from_dict(d: dict) -> Section:
 
 def save_sections(path: str | Path, sections: list[Section], meta: dict | None = None) -> None:
     atomic_write_json(path, {"meta": meta or {}, "sections": [section_to_dict(s) for s in sections]})
+
+
+def blocks_tagged(sections: list[Section], prefix: str) -> list:
+    """Every table or figure whose tag is `prefix` or starts with `prefix:` (e.g. "confusion" finds "confusion:test")."""
+    return [b for s in sections for b in s.blocks
+            if getattr(b, "tag", "") == prefix or getattr(b, "tag", "").startswith(prefix + ":")]
 
 
 def load_sections(path: str | Path) -> tuple[dict, list[Section]]:

@@ -32,13 +32,14 @@ def _slug(name: str) -> str:
 
 def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str], history=None,
                             title: str | None = None, level: int = 1, roc_curve: bool = True,
-                            label: str | None = None) -> tuple[dict, list[Section]]:
+                            label: str | None = None, confusion_matrix: bool = True) -> tuple[dict, list[Section]]:
     """Metrics + report sections for one evaluated split. Returns (metrics dict, sections).
 
     `name` is a short file-safe tag ("test", "val"); `title` the heading (default: "Results: <name>");
     `label` the words captions and figure titles use for the model and split (default: `name`), so that a
     reader sees "Compact VGG, GAP head, test" rather than an internal tag.
     Figures go to figures/<name>_{curves,confusion,roc}.png and the metrics to metrics_<name>.json.
+    `confusion_matrix=False` when `tamrin.report.training_report` already shows this split's matrix.
     """
     slug = _slug(name)
     name = label or name  # from here on: the human name (the files keep the tag)
@@ -58,17 +59,18 @@ def evaluate_classification(run, name: str, y_true, probs, classes: Sequence[str
     out = [head]
     sub = level + 1
     if history:
-        p = run.save_figure(figures.curves(history), f"{slug}_curves")
+        p = run.save_figure(figures.curves(history), f"{slug}_curves")  # marks figures.best_epoch, fit's rule
         last = history[-1]
         s = Section("Training and validation curves", level=sub)
         if last.get("val_acc") is not None and last.get("train_acc") is not None:
             s.text(f"After epoch {last.get('epoch', len(history))}: train accuracy {last['train_acc']:.4f}, validation accuracy {last['val_acc']:.4f}.")
         s.figure(p, "Loss and accuracy per epoch, training (solid) vs validation (dashed).", base=run.path)
         out.append(s)
-    p = run.save_figure(figures.confusion(m["confusion"], list(classes), f"Confusion matrix ({name})"), f"{slug}_confusion")
-    out.append(Section(f"Confusion matrix ({name})", level=sub).figure(
-        p, "Rows: true class, columns: predicted class. Each cell: count and percentage of its row (recall on the diagonal).",
-        width=min(0.85, 0.5 + 0.035 * len(classes)), base=run.path))
+    if confusion_matrix:
+        p = run.save_figure(figures.confusion(m["confusion"], list(classes), f"Confusion matrix ({name})"), f"{slug}_confusion")
+        out.append(Section(f"Confusion matrix ({name})", level=sub).figure(
+            p, "Rows: true class, columns: predicted class. Each cell: count and percentage of its row (recall on the diagonal).",
+            width=figures.confusion_width(len(classes)), base=run.path))
     if roc_curve:
         p = run.save_figure(figures.roc(y_true, probs, list(classes), f"ROC curves, one-vs-rest ({name})"), f"{slug}_roc")
         out.append(Section(f"ROC curves ({name})", level=sub).figure(
