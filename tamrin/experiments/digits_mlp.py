@@ -13,7 +13,8 @@ from tamrin.errors import UserError
 from tamrin.registry import Experiment
 from tamrin.report import Section
 from tamrin.report import figures as figs
-from tamrin.report.standard import evaluate_classification, split_table, training_section
+from tamrin.report.standard import evaluate_classification
+from tamrin.report.training_report import fit_steps, train_config_settings, training_report
 from tamrin.train import TrainConfig, fit
 
 
@@ -90,26 +91,24 @@ def run(cfg: Config, run) -> list[Section]:
     data.text(f"Source: {train_ds.source}. Test set: {test_ds.source}. Images are {x_tr.shape[2]}x{x_tr.shape[3]} "
               f"with {x_tr.shape[1]} channel(s). A stratified {cfg.val_fraction:.0%} of the training images (seed {cfg.seed}) "
               f"is held out for validation; the model is selected on validation accuracy and the test set is used only for the final numbers.")
-    data.table(*split_table({"train": y_tr, "validation": y_va, "test": y_te}, classes), "Images per class in each split.")
     grid = figs.image_grid(train_ds.images[tr_idx[:32]], [classes[int(i)] for i in y_tr[:32]], ncols=8)
     data.figure(run.save_figure(grid, "samples"), "Training samples with their labels.", width=0.8, base=run.path)
 
-    setup = training_section(
-        "Model and training", model=model, example_input=x_tr[:2],
-        loss_fn=torch.nn.CrossEntropyLoss(), optimizer=cfg.train.optimizer,
-        optimizer_params={"lr": cfg.train.lr, "weight_decay": cfg.train.weight_decay},
-        scheduler=f"{cfg.train.schedule} (per step)", epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
-        splits={"train": len(y_tr), "validation": len(y_va), "test": len(y_te)},
-        preprocessing=f"pixels scaled to [0, 1], then standardised with the training mean {mean:.4f} and std {std:.4f}",
-        augmentation="none")
-    sections = [data, *setup]
     probs = {name: _probs(model, x) for name, x in (("train", x_tr), ("validation", x_va), ("test", x_te))}
     labels = {"train": y_tr.numpy(), "validation": y_va.numpy(), "test": y_te.numpy()}
+    settings = train_config_settings(
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(y_tr), cfg.train, len(res.history)),
+        epochs=len(res.history),
+        preprocessing=f"pixels scaled to [0, 1], then standardised with the training mean {mean:.4f} and std {std:.4f}",
+        augmentation="none", extra={"dropout": cfg.dropout, "hidden layers": ", ".join(map(str, cfg.hidden))})
+    sections = [data, *training_report(run, "mlp", history=res.history, best_epoch=res.best_epoch,
+                                       splits={k: (labels[k], probs[k]) for k in labels}, classes=classes,
+                                       settings=settings, model=model, example_input=x_tr[:2],
+                                       title="Model and training")]
     results = {}
     for name in ("validation", "test", "train"):
-        m, secs = evaluate_classification(run, name, labels[name], probs[name], classes,
-                                          history=res.history if name == "validation" else None,
-                                          roc_curve=name != "train")
+        m, secs = evaluate_classification(run, name, labels[name], probs[name], classes, roc_curve=name != "train",
+                                          confusion_matrix=False)
         results[name] = m
         sections += secs
     best = res.history[res.best_epoch - 1]

@@ -18,13 +18,15 @@ from tamrin.errors import UserError
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
 from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
+from tamrin.ff.epoch_eval import SUBSET, backprop_eval, ff_settings, standard_history, supervised_eval
 from tamrin.ff.figures import goodness_histograms, layer_curves, margin_histogram
 from tamrin.ff.labels import embed_label, random_wrong_labels
 from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, select_softmax
-from tamrin.ff.supervised import FFTrain, train_supervised
+from tamrin.ff.supervised import FFTrain, total_epochs, train_supervised
 from tamrin.registry import Experiment
 from tamrin.report import Section
+from tamrin.report.training_report import training_report
 
 LOSS_EXPLANATION = (
     "**Why this loss does what FF needs.** Each layer minimises mean(log(1 + exp([θ - g_pos, g_neg - θ]))). "
@@ -107,7 +109,8 @@ def run(cfg: Config, run) -> list[Section]:
     net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta).to(dev)
     gen = torch.Generator().manual_seed(cfg.seed)
     err = lambda m, x, y: float((m.predict(x, score_layers) != y).float().mean())  # noqa: E731
-    hist = train_supervised(net, d.x_tr, d.y_tr, cfg.train, run, "ff", gen, lambda m: {"val_err": err(m, d.x_va, d.y_va)})
+    hist = train_supervised(net, d.x_tr, d.y_tr, cfg.train, run, "ff", gen,
+                            supervised_eval(net, d.x_tr, d.y_tr, d.x_va, d.y_va, score_layers, cfg.seed))
     net.eval()
     layers_used = score_layers or net.default_score_layers()
     res = {"ff_train": err(net, d.x_tr, d.y_tr), "ff_val": err(net, d.x_va, d.y_va), "ff_test": err(net, d.x_te, d.y_te)}
@@ -129,13 +132,50 @@ def run(cfg: Config, run) -> list[Section]:
         g2 = torch.Generator().manual_seed(cfg.seed)
         t = cfg.train
         bp_hist = train_backprop(model, d.x_tr, d.y_tr, t.epochs, t.batch_size, cfg.baseline_lr,
-                                 run, "backprop", g2, lambda m: {"val_err": mlp_error(m, d.x_va, d.y_va)}, t.lr_decay)
+                                 run, "backprop", g2, backprop_eval(d.x_va, d.y_va), t.lr_decay)
         res.update(bp_train=mlp_error(model, d.x_tr, d.y_tr), bp_val=mlp_error(model, d.x_va, d.y_va), bp_test=mlp_error(model, d.x_te, d.y_te))
+    else:
+        model = None
     res["ff_sec_per_epoch"], res["ff_images_per_s"] = timing(hist)
     if bp_hist:
         res["bp_sec_per_epoch"], res["bp_images_per_s"] = timing(bp_hist)
     run.write_json("results.json", {"config": dataclasses.asdict(cfg), "results": res, "n_train": len(d.y_tr), "n_val": len(d.y_va), "n_test": len(d.y_te)})
-    return report(cfg, run, d, net, hist, res, layers_used)
+    return report(cfg, run, d, net, hist, res, layers_used) + standard_sections(cfg, run, d, net, hist, layers_used, model, bp_hist)
+
+
+def standard_sections(cfg, run, d, net, hist, layers_used, model, bp_hist) -> list[Section]:
+    """The course's standard report (curves, confusion matrices for train/validation/test, settings, architecture)
+    for the FF network and for the backprop baseline."""
+    with torch.no_grad():
+        splits = {k: (y.cpu(), net.predict(x, layers_used).cpu()) for k, x, y in
+                  (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
+    layers = ", ".join(str(i + 1) for i in layers_used)
+    settings = ff_settings(
+        cfg.train, len(d.y_tr), total_epochs(cfg.train, len(cfg.hidden)),
+        {"negative data": f"the image with a {cfg.train.negatives} wrong label (never the true one), new for every batch",
+         "goodness / threshold": f"{cfg.goodness} of squared activities, θ = {cfg.theta:g} per unit; inputs `{cfg.norm}`-normalised",
+         "prediction rule": f"the label with the largest goodness accumulated over layers {layers}",
+         "per-epoch curves": f"accuracy: the prediction rule on a fixed {min(SUBSET, len(d.y_tr)):,}-image training subset and the "
+                             f"whole validation split; validation loss: the FF loss on a fixed {min(SUBSET, len(d.y_va)):,}-image "
+                             "validation subset with fixed wrong labels"},
+        preprocessing="pixels scaled to [0, 1] and flattened; the label one-hot in the first 10 pixels (positive: the true label)",
+        loss="FF loss per layer: mean softplus(θ − g_pos) + mean softplus(g_neg − θ), summed over the layers")
+    out = training_report(run, "ff", history=standard_history(hist), splits=splits, classes=[str(c) for c in range(10)],
+                          settings=settings, model=net, title="Standard report: supervised FF", keep="last")
+    if model is not None:
+        with torch.no_grad():
+            bsplits = {k: (y.cpu(), model(x).argmax(1).cpu()) for k, x, y in
+                       (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
+        bset = ff_settings(cfg.train, len(d.y_tr), cfg.train.epochs, {"per-epoch curves": "train: running mean over the epoch's "
+                                                                       "batches; validation: the whole validation split"},
+                           preprocessing="pixels scaled to [0, 1] and flattened (no label pixels)",
+                           loss="cross-entropy (mean over the batch)")
+        bset["optimizer"] = f"Adam (lr={cfg.baseline_lr:g}, betas=(0.9, 0.999), weight_decay=0)"
+        bset.pop("layer schedule")
+        out += training_report(run, "backprop", history=standard_history(bp_hist), splits=bsplits,
+                               classes=[str(c) for c in range(10)], settings=bset, model=model,
+                               example_input=d.x_tr[:2], title="Standard report: backprop baseline", keep="last")
+    return out
 
 
 def report(cfg, run, d, net, hist, res, layers_used) -> list[Section]:

@@ -18,14 +18,16 @@ from tamrin.experiments.ff_supervised import pct, timing
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
 from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
+from tamrin.ff.epoch_eval import SUBSET, backprop_eval, ff_settings, standard_history, unsupervised_eval
 from tamrin.ff.figures import goodness_histograms, image_rows, layer_curves, run_length_plot
 from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, select_softmax
-from tamrin.ff.supervised import FFTrain
+from tamrin.ff.supervised import FFTrain, total_epochs
 from tamrin.ff.unsup_train import PAIRS, make_hybrids, train_unsupervised
 from tamrin.ff.unsupervised import class_sorted_index, mean_run_length, random_masks
 from tamrin.registry import Experiment
 from tamrin.report import Section
+from tamrin.report.training_report import training_report
 
 PASSES_MEASURED = [1, 2, 3, 4, 6, 8, 10, 12, 16]
 
@@ -101,11 +103,15 @@ def run(cfg: Config, run) -> list[Section]:
     torch.manual_seed(cfg.seed)
     net = FFNet(d.x_tr.shape[1], cfg.hidden, cfg.norm, cfg.goodness, cfg.theta).to(dev)
     gen = torch.Generator().manual_seed(cfg.seed)
-    hist = train_unsupervised(net, d.x_tr, d.y_tr if cfg.pair == "digit" else None, d.shape, passes, cfg.train, run, "ff_unsup", gen, cfg.pair)
-    net.eval()
-
     n = len(cfg.hidden)
     layers = list(range(n - cfg.probe_layers, n))
+    # per-epoch curves: a read-out on a fixed subset monitors the features; it never feeds back into FF training
+    hybrids_of = lambda x, g: make_hybrids(x, torch.arange(len(x)), d.shape, passes, g, "image")  # noqa: E731
+    monitor = unsupervised_eval(net, d.x_tr, d.y_tr, d.x_va, d.y_va, layers, hybrids_of, cfg.seed)
+    hist = train_unsupervised(net, d.x_tr, d.y_tr if cfg.pair == "digit" else None, d.shape, passes, cfg.train, run, "ff_unsup", gen,
+                              cfg.pair, eval_fn=monitor)
+    net.eval()
+
     f_tr, f_va, f_te = (net.features(x, layers) for x in (d.x_tr, d.x_va, d.x_te))
     lin, wd, wd_scores = select_softmax(f_tr, d.y_tr, f_va, d.y_va, cfg.probe_weight_decays)
     res = {"probe_train": error_rate(lin, f_tr, d.y_tr), "probe_val": error_rate(lin, f_va, d.y_va), "probe_test": error_rate(lin, f_te, d.y_te), "probe_wd": wd}
@@ -118,7 +124,7 @@ def run(cfg: Config, run) -> list[Section]:
         model = mlp(d.x_tr.shape[1], cfg.hidden).to(dev)
         t = cfg.train
         bp_hist = train_backprop(model, d.x_tr, d.y_tr, t.epochs, t.batch_size, cfg.baseline_lr, run, "backprop",
-                                 torch.Generator().manual_seed(cfg.seed), lambda m: {"val_err": mlp_error(m, d.x_va, d.y_va)}, t.lr_decay)
+                                 torch.Generator().manual_seed(cfg.seed), backprop_eval(d.x_va, d.y_va), t.lr_decay)
         res.update(bp_train=mlp_error(model, d.x_tr, d.y_tr), bp_test=mlp_error(model, d.x_te, d.y_te))
         res["bp_sec_per_epoch"], res["bp_images_per_s"] = timing(bp_hist)
     res["ff_sec_per_epoch"], res["ff_images_per_s"] = timing(hist)
@@ -167,8 +173,47 @@ def run(cfg: Config, run) -> list[Section]:
         f"and those features make the classes close to linearly separable. A linear softmax on them reaches {pct(res['probe_test'])} test error, "
         f"against {pct(res['pixels_test'])} for the same classifier on raw pixels. Labels were used only to train that read-out"
         + (" and to pick hybrid partners of a different digit (pair: digit)." if cfg.pair == "digit" else
-           "; FF training itself received none (pair: image, the partner of a hybrid is any other image).")))
+           "; FF training itself received none (pair: image, the partner of a hybrid is any other image).")
+        + f" The per-epoch accuracy curves below come from the same kind of read-out, refitted after every epoch on a fixed "
+          f"{min(SUBSET, len(d.y_tr)):,}-image training subset: it uses labels to measure the features and never changes the network."))
+    sections += standard_sections(cfg, run, d, net, hist, layers, lin, wd, passes, model if cfg.baseline else None, bp_hist)
     return sections
+
+
+def standard_sections(cfg, run, d, net, hist, layers, lin, wd, passes, model, bp_hist) -> list[Section]:
+    """The course's standard report for the FF network + read-out, and for the backprop baseline."""
+    with torch.no_grad():
+        splits = {k: (y.cpu(), lin(net.features(x, layers)).argmax(1).cpu()) for k, x, y in
+                  (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
+    labels_used = ("labels pick each hybrid's partner (a different digit) and train the read-out" if cfg.pair == "digit" else
+                   "none in FF training; labels only train the linear read-out (and the per-epoch monitoring read-out)")
+    settings = ff_settings(
+        cfg.train, len(d.y_tr), total_epochs(cfg.train, len(cfg.hidden)),
+        {"negative data": f"hybrids x1·m + x2·(1 − m) of two images (pair: {cfg.pair}), masks blurred {passes} times, new for every batch",
+         "labels used": labels_used,
+         "goodness / threshold": f"{cfg.goodness} of squared activities, θ = {cfg.theta:g} per unit; inputs `{cfg.norm}`-normalised",
+         "read-out": f"linear softmax (L-BFGS, weight decay {wd:g} chosen on validation) on the normalised activities of layers "
+                     + ", ".join(str(i + 1) for i in layers),
+         "per-epoch curves": f"accuracy: a read-out refitted each epoch on a fixed {min(SUBSET, len(d.y_tr)):,}-image training subset, "
+                             f"scored there and on a fixed {min(SUBSET, len(d.y_va)):,}-image validation subset; validation loss: the "
+                             "FF loss of those validation images against fixed hybrids"},
+        preprocessing="pixels scaled to [0, 1] and flattened (no label pixels)",
+        loss="FF loss per layer: mean softplus(θ − g_real) + mean softplus(g_hybrid − θ), summed over the layers")
+    out = training_report(run, "ff_unsup", history=standard_history(hist), splits=splits, classes=[str(c) for c in range(10)],
+                          settings=settings, model=net, title="Standard report: unsupervised FF + linear read-out", keep="last")
+    if model is not None:
+        with torch.no_grad():
+            bsplits = {k: (y.cpu(), model(x).argmax(1).cpu()) for k, x, y in
+                       (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
+        bset = ff_settings(cfg.train, len(d.y_tr), cfg.train.epochs, {"per-epoch curves": "train: running mean over the epoch's "
+                                                                       "batches; validation: the whole validation split"},
+                           preprocessing="pixels scaled to [0, 1] and flattened", loss="cross-entropy (mean over the batch)")
+        bset["optimizer"] = f"Adam (lr={cfg.baseline_lr:g}, betas=(0.9, 0.999), weight_decay=0)"
+        bset.pop("layer schedule")
+        out += training_report(run, "backprop", history=standard_history(bp_hist), splits=bsplits,
+                               classes=[str(c) for c in range(10)], settings=bset, model=model,
+                               example_input=d.x_tr[:2], title="Standard report: backprop baseline", keep="last")
+    return out
 
 
 def masks_section(cfg, run, d, passes, auto, lengths, random_len) -> Section:
