@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from tamrin.report import Section
+from tamrin.report.training_report import training_report
 
 
 def _plt():
@@ -18,6 +19,23 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _finish(ax, title: str, xlabel: str, ylabel: str, epochs=None, legend_size: float = 8, ncol: int = 1):
+    """Title, both axis labels, grid and legend on every panel; integer ticks and sensible limits on an epoch axis
+    (issue #16: panels without axis labels, fractional epoch ticks)."""
+    from tamrin.report.figures import epoch_axis
+
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size, ncol=ncol)
+    if epochs is not None:
+        epoch_axis(ax, list(epochs))
+    else:  # iterations are whole numbers too
+        ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def _smooth(x, k=10):
@@ -38,12 +56,9 @@ def study_overfit(cfg, d, run) -> Section:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ep = np.arange(1, len(s.train_acc_history) + 1)
-    ax.plot(ep, s.train_acc_history, label="train (50 examples)")
-    ax.plot(ep, s.val_acc_history, label=f"validation ({len(d.y_val)} examples)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    ax.plot(ep, s.train_acc_history, marker="o", ms=3, label="train (50 examples)")
+    ax.plot(ep, s.val_acc_history, "--", marker="o", ms=3, label=f"validation ({len(d.y_val)} examples)")
+    _finish(ax, "", "epoch", "accuracy", ep)
     p = run.save_figure(fig, "a_overfit")
     sec = Section("(a) Overfitting 50 examples", level=2)
     if hit is not None:
@@ -77,13 +92,10 @@ def study_optimizers(cfg, d, run) -> Section:
         ep = np.arange(1, len(s.val_acc_history) + 1)
         axes[1].plot(ep, s.train_acc_history, marker="o", label=rule)
         axes[2].plot(ep, s.val_acc_history, marker="o", label=rule)
-    for ax, t in zip(axes, ["training loss (moving average of 10 iterations)", "train accuracy", "validation accuracy"]):
-        ax.set_title(t, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0].set_xlabel("iteration")
-    axes[1].set_xlabel("epoch")
-    axes[2].set_xlabel("epoch")
+    ep = np.arange(1, cfg.study_epochs + 1)
+    _finish(axes[0], "training loss (moving average of 10 iterations)", "iteration", "loss")
+    _finish(axes[1], "train accuracy", "epoch", "accuracy", ep)
+    _finish(axes[2], "validation accuracy", "epoch", "accuracy", ep)
     p = run.save_figure(fig, "b_optimizers")
     n_iter = len(next(iter(res.values()))[1].loss_history)
     rows = [[rule, f"{lr:g}", f"{np.mean(s.loss_history[-10:]):.4f}", f"{s.train_acc_history[-1]:.1%}",
@@ -123,10 +135,7 @@ def study_dropout(cfg, d, run) -> Section:
         ep = np.arange(1, len(s.val_acc_history) + 1)
         ax.plot(ep, s.train_acc_history, "-", color=f"C{i}", label=f"p = {p_drop:g} train")
         ax.plot(ep, s.val_acc_history, "--", color=f"C{i}", label=f"p = {p_drop:g} val")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=3)
+    _finish(ax, "", "epoch", "accuracy", np.arange(1, cfg.dropout_epochs + 1), ncol=3)
     p = run.save_figure(fig, "c_dropout")
     gaps = {k: s.train_acc_history[-1] - s.val_acc_history[-1] for k, s in res.items()}
     rows = [[f"{k:g}", f"{s.train_acc_history[-1]:.1%}", f"{s.val_acc_history[-1]:.1%}", f"{gaps[k]:+.1%}",
@@ -176,12 +185,9 @@ def study_batchnorm(cfg, d, run) -> Section:
         axes[0].plot(_smooth(s.loss_history), label=lab)
         axes[1].plot(np.arange(1, len(s.val_acc_history) + 1), s.val_acc_history, marker="o", label=lab)
         axes[2].semilogy(np.arange(1, 6), np.maximum(stats[norm], 1e-12), marker="o", label=lab)
-    for ax, t, xl in zip(axes, ["training loss", "validation accuracy", "std of hidden activations at init"],
-                         ["iteration", "epoch", "hidden layer"]):
-        ax.set_title(t, fontsize=10)
-        ax.set_xlabel(xl)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _finish(axes[0], "training loss (moving average of 10 iterations)", "iteration", "loss")
+    _finish(axes[1], "validation accuracy", "epoch", "accuracy", np.arange(1, cfg.study_epochs + 1))
+    _finish(axes[2], "std of hidden activations at init", "hidden layer", "standard deviation (log scale)")
     p = run.save_figure(fig, "d_batchnorm")
     rows = [[norm or "none", f"{stats[norm][0]:.2e}", f"{stats[norm][-1]:.2e}", f"{np.mean(s.loss_history[-10:]):.3f}",
              f"{s.val_acc_history[-1]:.1%}"] for norm, s in res.items()]
@@ -221,14 +227,20 @@ def study_init(cfg, d, run) -> Section:
             zero_max = max(float(np.abs(model.params[f"W{i}"]).max()) for i in range(1, len(dims) + 1))
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for init, (s, act, _) in res.items():
-        axes[0].plot(_smooth(s.loss_history), label=init)
-        axes[1].plot(np.arange(1, len(s.val_acc_history) + 1), s.val_acc_history, marker="o", label=init)
-    axes[0].set_title("training loss", fontsize=10)
-    axes[1].set_title("validation accuracy", fontsize=10)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    # zero and small-normal both sit at chance (loss ln 10): zero is drawn last, thick, dashed and with its own
+    # markers so it is not hidden under the small-normal line (issue #16)
+    style = {"zero": dict(color="black", ls="--", lw=2.2, marker="s", ms=4, zorder=5),
+             "normal": dict(color="C1", ls="-", lw=1.4, marker="o", ms=3, zorder=3),
+             "xavier": dict(color="C2", ls="-", lw=1.4, marker="^", ms=3, zorder=3),
+             "he": dict(color="C3", ls="-", lw=1.4, marker="v", ms=3, zorder=3)}
+    for init in ["normal", "xavier", "he", "zero"]:
+        s, act, _ = res[init]
+        loss = _smooth(s.loss_history)
+        st = dict(style[init])
+        axes[0].plot(loss, **{**st, "marker": None}, label=init)
+        axes[1].plot(np.arange(1, len(s.val_acc_history) + 1), s.val_acc_history, **st, label=init)
+    _finish(axes[0], "training loss (moving average of 10 iterations)", "iteration", "loss")
+    _finish(axes[1], "validation accuracy", "epoch", "accuracy", np.arange(1, cfg.study_epochs + 1))
     p = run.save_figure(fig, "e_init")
     label = {"zero": "zero", "normal": "small normal (std 0.01)", "xavier": "Xavier N(0, 1/fan_in)",
              "he": "He N(0, 2/fan_in)"}
@@ -259,7 +271,30 @@ def study_init(cfg, d, run) -> Section:
     return sec
 
 
-def headline(cfg, d, run) -> Section:
+def scratch_architecture(model) -> tuple[list[str], list[list]]:
+    """(columns, rows) of a tamrin.scratch.FullyConnectedNet: one row per affine layer with its norm and dropout."""
+    rows = []
+    for i in range(1, model.num_layers + 1):
+        W = model.params[f"W{i}"]
+        n = W.size + model.params[f"b{i}"].size
+        extra = []
+        if i < model.num_layers:
+            if model.normalization:
+                n += model.params[f"gamma{i}"].size + model.params[f"beta{i}"].size
+                extra.append(model.normalization)
+            extra.append("ReLU")
+            if model.use_dropout:
+                extra.append(f"dropout {model.dropout:g}")
+        rows.append([f"affine {i}", f"{W.shape[0]} → {W.shape[1]}" + (" + " + ", ".join(extra) if extra else " (scores)"), int(n)])
+    rows.append(["total", "", int(sum(p.size for p in model.params.values()))])
+    return ["layer", "type", "parameters"], rows
+
+
+def _predict(model, X: np.ndarray, batch: int = 2000) -> np.ndarray:
+    return np.concatenate([np.argmax(model.loss(X[i:i + batch]), 1) for i in range(0, len(X), batch)])
+
+
+def headline(cfg, d, run) -> list[Section]:
     from tamrin.experiments.fc_from_scratch import shift_augment, train
 
     h = cfg.headline
@@ -270,29 +305,34 @@ def headline(cfg, d, run) -> Section:
                      normalization=None if h.normalization == "none" else h.normalization)
     # training time summed over epochs (restored from the checkpoint when the run was resumed)
     seconds = float(sum(s.epoch_seconds)) or time.perf_counter() - t0
-    pred = np.concatenate([np.argmax(model.loss(d.X_test[i:i + 2000]), 1) for i in range(0, len(d.X_test), 2000)])
+    preds = {k: _predict(model, X) for k, X in (("train", d.X_train), ("validation", d.X_val), ("test", d.X_test))}
+    pred = preds["test"]
     acc = float(np.mean(pred == d.y_test))
     per_class = [float(np.mean(pred[d.y_test == c] == c)) for c in range(10)]
-    cm = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(cm, (d.y_test, pred), 1)
     run.write_json("headline.json", {"test_accuracy": acc, "n_test": int(len(d.y_test)), "n_train": int(len(d.y_train)),
                                      "n_val": int(len(d.y_val)), "best_epoch": s.best_epoch,
                                      "best_val_acc": s.best_val_acc, "seconds": seconds, "per_class": per_class})
-    from tamrin.report.figures import confusion
-
-    p_cm = run.save_figure(confusion(cm, [str(c) for c in range(10)], "Test confusion matrix (row-normalised)"),
-                           "headline_confusion")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ep = np.arange(1, len(s.val_acc_history) + 1)
-    ax.plot(ep, s.train_acc_history, label="train")
-    ax.plot(ep, s.val_acc_history, label="validation")
-    ax.axvline(s.best_epoch, color="gray", ls=":", label=f"selected epoch {s.best_epoch}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    p_curve = run.save_figure(fig, "headline_curves")
+    # the per-epoch records of this model as logged (a resumed run keeps those of the epochs before the kill)
+    history = [{"epoch": r["epoch"], "train_loss": r["loss"], "train_acc": r["train_acc"], "val_acc": r["val_acc"],
+                **({"val_loss": r["val_loss"]} if "val_loss" in r else {})} for r in run.metrics if r.get("tag") == "headline"]
+    n_iter = max(len(d.y_train) // h.batch_size, 1)
+    settings = {
+        "loss function": f"softmax cross-entropy + L2 0.5·{h.reg:g}·ΣW² (weight matrices only)",
+        "optimizer": f"Adam (learning_rate={h.lr:g}, beta1=0.9, beta2=0.999, epsilon=1e-08), tamrin.scratch.optim.adam",
+        "learning-rate schedule": f"×{h.lr_decay:g} after every epoch",
+        "epochs": h.epochs, "optimizer steps": n_iter * s.epoch, "batch size": h.batch_size,
+        "model selection": "the epoch with the highest validation accuracy (first one on ties)",
+        "network": f"hidden layers {h.hidden_dims}, {h.normalization}, dropout p = {h.dropout:g}, He initialisation",
+        "preprocessing": f"pixels scaled to [0, 1], flattened to {d.side * d.side}, standardised with the training mean "
+                         f"{d.mean:.4f} and std {d.std:.4f}",
+        "augmentation": f"random shifts of up to {h.shift_augment} pixels" if aug else "none",
+        "per-epoch curves": "train loss: mean over the epoch's batches (training mode); train and validation accuracy and "
+                            "validation loss: the weights after the epoch, test mode",
+    }
+    std = training_report(run, "headline", history=history, best_epoch=s.best_epoch, classes=[str(c) for c in range(10)],
+                          splits={k: (y, preds[k]) for k, y in (("train", d.y_train), ("validation", d.y_val), ("test", d.y_test))},
+                          settings=settings, title="Standard training report (headline model)", level=2,
+                          architecture=scratch_architecture(model))
     target = 0.93
     digits = "the embedded scikit-learn digits" if (d.is_fallback or cfg.embedded) else "the MNIST training data"
     sec = Section(f"Headline: FullyConnectedNet on {digits}, evaluated on the test set")
@@ -313,9 +353,7 @@ def headline(cfg, d, run) -> Section:
         run.notice(f"fc-from-scratch headline: test accuracy {acc:.2%} is below the {target:.0%} target")
     sec.table(["digit"] + [str(c) for c in range(10)], [["test accuracy"] + [f"{a:.1%}" for a in per_class]],
               "Per-class test accuracy.")
-    sec.figure(p_curve, "Training and validation accuracy; the parameters of the marked epoch are kept.", base=run.path)
-    sec.figure(p_cm, "Confusion matrix on the test set.", width=0.6, base=run.path)
-    return sec
+    return [sec, *std]
 
 
 def run_studies(cfg, run) -> list[Section]:
@@ -335,5 +373,5 @@ def run_studies(cfg, run) -> list[Section]:
         t0 = time.perf_counter()
         out.append(fn(cfg, d, run))
         run.info(f"study ({name}) done in {time.perf_counter() - t0:.1f} s")
-    out.append(headline(cfg, d, run))
+    out += headline(cfg, d, run)
     return out

@@ -142,6 +142,9 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
     ckpt = run.checkpoints_dir / f"{tag}.npz" if run is not None else None
 
     def log(solver, rec):
+        # validation loss of this epoch's weights (test mode: no dropout, running batch-norm statistics),
+        # so the report can draw loss curves for validation as well as training
+        rec = {**rec, "val_loss": validation_loss(model, data["X_val"], data["y_val"])}
         if run is not None:
             # log first, then checkpoint: a kill in between leaves a record of an epoch the checkpoint
             # does not have, which the resume below truncates (the other order would lose the record)
@@ -159,6 +162,17 @@ def train(data: dict, run, tag: str, hidden_dims, update_rule="adam", lr=1e-3, e
         run.truncate_metrics(lambda r: r.get("tag") != tag)
     solver.train()
     return model, solver
+
+
+def validation_loss(model, X: np.ndarray, y: np.ndarray, batch: int = 2000) -> float:
+    """Mean softmax cross-entropy of the current weights on (X, y), without the L2 term."""
+    total = 0.0
+    for i in range(0, len(X), batch):
+        s = model.loss(X[i:i + batch]).astype(np.float64)
+        s -= s.max(1, keepdims=True)
+        logp = s - np.log(np.exp(s).sum(1, keepdims=True))
+        total += float(-logp[np.arange(len(s)), y[i:i + batch]].sum())
+    return total / max(1, len(X))
 
 
 def hidden_activation_stats(model, X: np.ndarray) -> list[float]:
@@ -191,6 +205,6 @@ def run(cfg: Config, run):
 
 EXPERIMENT = Experiment(name="fc-from-scratch",
                         description="NumPy fully connected nets on MNIST: overfitting, optimizers, dropout, batch "
-                                    "norm, initialisation, and a 3k-image headline",
+                                    "norm, initialisation, and a headline model trained on all training images",
                         exercise="fully connected networks from scratch (CS231n A2 style) with a Solver",
                         config=Config, run=run, order=33, trains=True)
