@@ -20,7 +20,8 @@ from tamrin.labs.data import small_mnist, train_val  # noqa: E402
 from tamrin.labs.feature_nets import HEADS, FeatureNet, make_loss  # noqa: E402
 from tamrin.registry import Experiment  # noqa: E402
 from tamrin.report import Section  # noqa: E402
-from tamrin.train import TrainConfig, fit  # noqa: E402
+from tamrin.report.training_report import fit_steps, train_config_settings, training_report  # noqa: E402
+from tamrin.train import TrainConfig, fit, predict  # noqa: E402
 
 LABELS = {"softmax": "softmax", "centre": "softmax + λ·centre", "pedcc": "PEDCC"}
 
@@ -95,7 +96,7 @@ def run(cfg: Config, run) -> list[Section]:
     x, y, ds = small_mnist(cfg.data_dir, run, cfg.size, cfg.limit, cfg.seed)
     xt, yt, dst = small_mnist(cfg.data_dir, run, cfg.size, cfg.test_limit, cfg.seed, split="test")
     train, val = train_val(x, y, cfg.val_fraction, cfg.seed)
-    results = {}
+    results, members, first_model = {}, {}, None
     for dim in cfg.dims:
         for head in HEADS:
             torch.manual_seed(cfg.seed)
@@ -114,6 +115,11 @@ def run(cfg: Config, run) -> list[Section]:
             if head == "pedcc":
                 r["centroids"] = model.centroids.numpy().copy()
             results[(head, dim)] = r
+            first_model = first_model or res.model
+            members[f"{LABELS[head]}, d = {dim}"] = {
+                "history": res.history, "best_epoch": res.best_epoch,
+                "splits": {"train": (train[1], predict(res.model, train[0]).argmax(1)),
+                           "validation": (val[1], predict(res.model, val[0]).argmax(1)), "test": (yt, logits.argmax(1))}}
             run.log(tag=f"{head}_{dim}d", test_acc=r["acc"], intra=r["ratio"]["intra"], inter=r["ratio"]["inter"], ratio=r["ratio"]["ratio"])
 
     intro = Section("Set-up")
@@ -158,7 +164,21 @@ def run(cfg: Config, run) -> list[Section]:
                  "guaranteed and only intra-class spread has to shrink.")
     run.write_json("centre_loss.json", {f"{h}_{d}d": {k: v for k, v in results[(h, d)].items() if k in ("acc", "ratio", "seconds")}
                                         for d in cfg.dims for h in HEADS})
-    return [intro, res_sec]
+    n_hist = len(next(iter(members.values()))["history"])
+    settings = train_config_settings(
+        cfg.train, loss=f"cross-entropy; centre: + {cfg.centre_lambda:g}·½‖x − c_y‖² (centres moved with α = {cfg.centre_alpha:g}); "
+                        f"PEDCC: logits {cfg.pedcc_scale:g}·cos to fixed centroids + {cfg.pedcc_lambda:g}·‖x̂ − c_y‖²",
+        steps=fit_steps(len(train[1]), cfg.train, n_hist), epochs=n_hist,
+        preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, each split standardised with its own "
+                      "mean and std", augmentation="none",
+        extra={"models": f"{len(members)}: every loss ({', '.join(LABELS[h] for h in HEADS)}) × feature size d ∈ "
+                         f"{{{', '.join(str(d) for d in cfg.dims)}}}",
+               "per-epoch curves": "train loss: the model's full loss (with its feature term); validation loss: cross-entropy only"})
+    settings["optimizer steps"] = f"{settings['optimizer steps']:,} per model"
+    std = training_report(run, "centre_models", members=members, classes=[str(c) for c in range(10)], settings=settings,
+                          model=first_model, example_input=val[0][:2], same_architecture=False,
+                          title="Standard report: every model")
+    return [intro, res_sec, *std]
 
 
 EXPERIMENT = Experiment(

@@ -23,6 +23,7 @@ from tamrin.labs.width_norm import box_width, normalise_batch  # noqa: E402
 from tamrin.registry import Experiment  # noqa: E402
 from tamrin.report import Section  # noqa: E402
 from tamrin.report import figures as figs  # noqa: E402
+from tamrin.report.training_report import fit_steps, train_config_settings, training_report  # noqa: E402
 from tamrin.train import TrainConfig, fit, predict  # noqa: E402
 
 
@@ -71,12 +72,17 @@ def _prepare(images, size, mean=None, std=None):
     return (x - mean) / std, mean, std
 
 
-def _train_member(cfg, run, tag, imgs_tr, y, tr, va, imgs_te, seed):
+def _train_member(cfg, run, tag, imgs_tr, y, tr, va, imgs_te, y_te, seed) -> dict:
+    """One member: its test probabilities (for the committee) and what the standard report shows of it."""
     x_all, mean, std = _prepare(imgs_tr, cfg.size)
     x_te, _, _ = _prepare(imgs_te, cfg.size, mean, std)
     torch.manual_seed(seed)
     res = fit(small_cnn(cfg.size), (x_all[tr], y[tr]), (x_all[va], y[va]), cfg.train, run, tag=tag, seed=seed)
-    return torch.softmax(predict(res.model, x_te), 1).numpy()
+    probs = torch.softmax(predict(res.model, x_te), 1).numpy()
+    pred = lambda x: predict(res.model, x).argmax(1).numpy()  # noqa: E731
+    return {"probs": probs, "history": res.history, "best_epoch": res.best_epoch,
+            "splits": {"train": (y[tr].numpy(), pred(x_all[tr])), "validation": (y[va].numpy(), pred(x_all[va])),
+                       "test": (y_te, probs)}}
 
 
 def _committee_stats(probs: list[np.ndarray], y: np.ndarray) -> dict:
@@ -102,14 +108,16 @@ def run(cfg: Config, run) -> list[Section]:
     tr, va = stratified_split(train_ds.labels, cfg.val_fraction, cfg.seed)
     tr, va = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(va))
     widths = [int(w) for w in cfg.widths]
-    raw_probs, wn_probs, samples = [], [], []
+    raw_probs, wn_probs, samples, raw_members, wn_members = [], [], [], {}, {}
     for i, w in enumerate(widths):
         run.info(f"committee: member {i + 1}/{len(widths)} (raw, seed {cfg.seed + i}; width {w})")
-        raw_probs.append(_train_member(cfg, run, f"raw_{i}", train_ds.images, y, tr, va, test_ds.images, cfg.seed + i))
+        raw_members[f"raw {i + 1}"] = _train_member(cfg, run, f"raw_{i}", train_ds.images, y, tr, va, test_ds.images, y_te, cfg.seed + i)
+        raw_probs.append(raw_members[f"raw {i + 1}"]["probs"])
         wn_tr = normalise_batch(train_ds.images, w)
         wn_te = normalise_batch(test_ds.images, w)
         samples.append(wn_tr[:6])
-        wn_probs.append(_train_member(cfg, run, f"width_{w}", wn_tr, y, tr, va, wn_te, cfg.seed + i))
+        wn_members[f"w={w}"] = _train_member(cfg, run, f"width_{w}", wn_tr, y, tr, va, wn_te, y_te, cfg.seed + i)
+        wn_probs.append(wn_members[f"w={w}"]["probs"])
     raw, wn = _committee_stats(raw_probs, y_te), _committee_stats(wn_probs, y_te)
     measured_w = [float(np.mean([box_width(im[..., 0]) for im in s])) for s in samples]
     run.log(raw_committee_err=raw["committee_err"], width_committee_err=wn["committee_err"],
@@ -174,7 +182,23 @@ def run(cfg: Config, run) -> list[Section]:
     s.figure(p_corr, "Pairwise correlation of the members' 0/1 error vectors on the test set.", base=run.path)
     s.figure(p_grid, "The same training digits raw (top row) and after width normalisation to each width.", width=0.7, base=run.path)
     run.write_json("committee.json", {"raw": raw, "width": wn, "widths": widths, "measured_widths": measured_w})
-    return [s]
+    first = next(iter(raw_members.values()))
+    settings = train_config_settings(
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(tr), cfg.train, len(first["history"])),
+        epochs=len(first["history"]),
+        preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, standardised with each member's "
+                      "training mean and std; width-normalised members: each digit's bounding box rescaled to w pixels wide first",
+        augmentation="none", extra={"members per committee": m, "seeds": f"{cfg.seed}–{cfg.seed + m - 1} (member i: seed + i)",
+                                    "committee output": "the average of the members' softmax outputs"})
+    settings["optimizer steps"] = f"{settings['optimizer steps']:,} per member"
+    example = torch.zeros(2, 1, cfg.size, cfg.size)
+    out = [s]
+    for label, members in (("raw inputs, different seeds", raw_members), ("width-normalised inputs", wn_members)):
+        out += training_report(run, "committee_raw" if members is raw_members else "committee_width",
+                               members={k: {kk: v[kk] for kk in ("history", "splits", "best_epoch")} for k, v in members.items()},
+                               classes=[str(c) for c in range(10)], settings=settings, model=small_cnn(cfg.size),
+                               example_input=example, title=f"Standard report: every member, {label}", level=2)
+    return out
 
 
 EXPERIMENT = Experiment(
