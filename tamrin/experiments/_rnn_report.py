@@ -12,7 +12,8 @@ from tamrin.experiments._rnn_hw import count_softmax_per_sentence, hw4_t3_measur
 from tamrin.report import Section
 from tamrin.report import figures as figs
 from tamrin.report.metrics import classification_metrics
-from tamrin.report.standard import describe_model, evaluate_classification, split_table, training_section
+from tamrin.report.standard import describe_model, evaluate_classification, split_table
+from tamrin.report.training_report import train_config_settings, training_report
 
 LENGTH_BINS = [(1, 10), (11, 20), (21, 30), (31, 10_000)]
 
@@ -117,22 +118,34 @@ def report(cfg, run, prep, results, numpy_res) -> list[Section]:
     # ---------------------------------------------------------------- best model in detail
     bm = best["model"]
     tc = best["tcfg"]
-    secs += training_section(
-        f"Best model: {best_row['model']} ({best['spec'].label})", classes=classes, model=bm, example_input=prep.x["dev"][:2],
-        loss_fn="cross-entropy over the classes (mean over the batch)", optimizer=tc.optimizer,
-        optimizer_params={"lr": tc.lr, "weight_decay": tc.weight_decay, **({"momentum": tc.momentum} if tc.optimizer in ("sgd", "rmsprop") else {})},
-        scheduler=f"{tc.schedule} per optimizer step", epochs=best_row["epochs"], steps=best_row["steps"], batch_size=tc.batch_size,
-        splits={("train phrases" if best["spec"].level == "phrase" else "train"): (prep.phrase_y.numpy() if best["spec"].level == "phrase"
-                                                                                  else prep.y["train"].numpy()),
-                **{k: prep.y[k].numpy() for k in splits if k != "train"}},
-        preprocessing=f"PTB leaves lower-cased, escapes undone (-LRB- → '('); words seen < {cfg.min_count} times → <unk>; "
-                      f"right padding with length-bucketed batches, packed sequences (padding never enters the RNN)",
-        extra={"gradient clipping (max global norm)": tc.grad_clip or "off", "dropout": cfg.dropout,
-               "embedding / hidden size": f"{cfg.embed_dim} / {cfg.hidden_dim}", "model selection": f"best dev accuracy (epoch {best_row['best_epoch']})"})
+    preprocessing = (f"PTB leaves lower-cased, escapes undone (-LRB- → '('); words seen < {cfg.min_count} times → <unk>; "
+                     f"right padding with length-bucketed batches, packed sequences (padding never enters the RNN)")
+    settings = train_config_settings(
+        tc, loss="cross-entropy over the classes (mean over the batch)", steps=best_row["steps"], epochs=best_row["epochs"],
+        preprocessing=preprocessing, augmentation="none",
+        extra={"trained on": f"{best_row['train_examples']:,} {best_row['level']}s", "dropout": f"{cfg.dropout:g}",
+               "embedding / hidden size": f"{cfg.embed_dim} / {cfg.hidden_dim}"})
+    # the sentence-level splits; a phrase-level model's curves are over phrases, its matrices over sentences
+    std_splits = {k: (prep.y[k].numpy(), best["probs"][k]) for k in splits}
+    secs += training_report(run, "rnn_best", history=best["history"], best_epoch=best["best_epoch"], splits=std_splits,
+                            classes=classes, settings=settings, model=bm, example_input=prep.x["dev"][:2],
+                            title=f"Best model: {best_row['model']} ({best['spec'].label})")
     for k in splits:
-        _, ss = evaluate_classification(run, k, prep.y[k].numpy(), best["probs"][k], classes, best["history"] if k == "dev" else None,
-                                        title=f"{best_row['model']} on {k}", level=2, roc_curve=False)
+        _, ss = evaluate_classification(run, k, prep.y[k].numpy(), best["probs"][k], classes, title=f"{best_row['model']} on {k}",
+                                        level=2, roc_curve=False, confusion_matrix=False)
         secs += ss
+    # every PyTorch model, small multiples: curves and confusion matrices side by side
+    per = {"optimizer": "; ".join(f"{r['spec'].name}: {r['tcfg'].optimizer} lr={r['tcfg'].lr:g} wd={r['tcfg'].weight_decay:g}" for r in results),
+           "optimizer steps": "; ".join(f"{row['model']}: {row['steps']:,}" for row in torch_rows),
+           "epochs": "; ".join(f"{row['model']}: {row['epochs']}" for row in torch_rows),
+           "batch size": "; ".join(f"{r['spec'].name}: {r['tcfg'].batch_size}" for r in results)}
+    all_settings = {"loss function": "cross-entropy over the classes (mean over the batch), every model", **per,
+                    "learning-rate schedule": "; ".join(sorted({f"{r['tcfg'].schedule} per optimizer step" for r in results})),
+                    "preprocessing": preprocessing, "augmentation": "none"}
+    secs += training_report(run, "rnn_all", members={r["spec"].name: {"history": r["history"], "best_epoch": r["best_epoch"],
+                                                                     "splits": {k: (prep.y[k].numpy(), r["probs"][k]) for k in splits}}
+                                                    for r in results},
+                            classes=classes, settings=all_settings, title="Every PyTorch model: curves and confusion matrices")
 
     # ---------------------------------------------------------------- by length, examples
     L = Section("Accuracy by sentence length (dev)")

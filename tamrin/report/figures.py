@@ -261,6 +261,8 @@ def lines(x, series: dict, title: str = "", xlabel: str = "", ylabel: str = "", 
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    if "epoch" in xlabel and not logx:  # whole epochs: integer ticks, room around one or two points
+        epoch_axis(ax, list(x))
     if len(series) > 1:
         ax.legend(fontsize=8)
     fig.tight_layout()

@@ -68,7 +68,8 @@ def confusion_grid(cms: Mapping[str, object], classes: Sequence[str], title: str
     With more than 12 classes the counts would not fit a small cell: colours only (the caption says so)."""
     names = list(cms)
     k = len(classes)
-    ncols = 2 if k > 6 else ncols  # a 10-class matrix needs half the page for 8-pt counts
+    longest = max(len(str(c)) for c in classes)
+    ncols = 2 if k > 6 or longest > 8 else ncols  # a 10-class matrix (or long names) needs half the page for 8-pt text
     ncols, nrows = _grid(len(names), ncols)
     panel = FIG_WIDTH / ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH, panel * nrows + (0.3 if title else 0)), squeeze=False)
@@ -90,11 +91,13 @@ def confusion_grid(cms: Mapping[str, object], classes: Sequence[str], title: str
         ax.set_yticks(range(k))
         short = max(len(str(c)) for c in classes) <= 3
         ax.set_xticklabels([str(c) for c in classes], fontsize=8, rotation=0 if short else 90)
-        ax.set_yticklabels([str(c) for c in classes], fontsize=8)
+        first_col = i % ncols == 0  # the classes are the same in every panel: name the rows once per grid row
+        ax.set_yticklabels([str(c) for c in classes] if first_col else [], fontsize=8)
         acc = np.trace(cm) / max(1, cm.sum())
         ax.set_title(f"{names[i]}: acc {acc:.3f} (n = {cm.sum():,})", fontsize=9)
         ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("true", fontsize=8)
+        if first_col:
+            ax.set_ylabel("true", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -144,7 +144,9 @@ def _epochs_sentence(label: str, history, best: int | None, last: bool) -> str:
 def training_report(run, name: str, *, classes: Sequence[str], settings, history: Sequence[dict] | None = None,
                     splits: Mapping[str, Any] | None = None, members: Mapping[str, Mapping] | None = None,
                     best_epoch: int | None = None, model=None, example_input=None, title: str | None = None,
-                    level: int = 1, notes: Sequence[str] = (), keep: str = "best") -> list[Section]:
+                    level: int = 1, notes: Sequence[str] = (), keep: str = "best",
+                    architecture: tuple[list[str], list[list]] | None = None,
+                    same_architecture: bool = True) -> list[Section]:
     """Curves, confusion matrices per split, metrics, settings, split sizes and architecture of one training.
 
     Either `history` + `splits` (one model) or `members` = {model name: {"history": [...], "splits": {...},
@@ -154,6 +156,9 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
     val_acc (missing keys are not drawn). `best_epoch`: the epoch whose weights were kept (default: the first
     with the highest val_acc, tamrin.train.fit's rule) — the text and the figure's marker both use it.
     `keep="last"` for a trainer without model selection (Forward-Forward): the last epoch is marked.
+    `model` (a torch module) gives the architecture table; for a NumPy model pass `architecture=(columns, rows)`
+    with a "parameters" column and a last "total" row. With `members`, `model` is the first member's network;
+    `same_architecture=False` says so instead of claiming every member has it.
     """
     if keep not in ("best", "last"):
         raise ValueError(f"training_report: keep must be 'best' or 'last', got {keep!r}")
@@ -229,10 +234,20 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
             "optimizer steps, batch size, data preparation.", tag="settings")
     cols, srows = split_table({first["splits"][c][0]: first["splits"][c][1] for c in split_names}, classes)
     s.table(cols, srows, "Samples per class in each split.", tag="split-sizes")
-    if model is not None:
-        acols, arows = describe_model(model, example_input)
-        total, trainable = arows[-1][3], arows[-1][4]
-        s.text(f"Architecture: `{type(model).__name__}` with **{total:,}** parameters ({trainable:,} trainable) in "
-               f"{len(arows) - 1} layers" + ("" if single else f"; every one of the {len(mem)} models has this architecture") + ".")
+    if model is not None or architecture is not None:
+        if model is not None:
+            acols, arows = describe_model(model, example_input)
+            what, trainable = f"`{type(model).__name__}`", f" ({arows[-1][4]:,} trainable)"
+        else:
+            acols, arows = architecture
+            what, trainable = "The network", ""
+        total = arows[-1][acols.index("parameters")]
+        if single:
+            whose = ""
+        elif same_architecture:
+            whose = f"; every one of the {len(mem)} models has this architecture"
+        else:
+            whose = f"; shown for `{next(iter(mem))}`, the other models differ as the settings say"
+        s.text(f"Architecture: {what} with **{total:,}** parameters{trainable} in {len(arows) - 1} layers{whose}.")
         s.table(acols, arows, "Layers in forward order with their parameter counts.", tag="architecture")
     return [s]
