@@ -4,7 +4,8 @@ Layout: a node's column is its topological depth (leaves in column 0, every node
 of its deepest input), so data flows left to right and gradients flow right to left. Inside a
 column, nodes are sorted by the mean height of their inputs, which keeps most edges short and
 uncrossed. Each value is a box showing `label | data | grad`; the operation that produced it is a
-small circle just left of the box, with an arrow from every input.
+small circle just left of the box, with an arrow from every input. A deep graph is drawn top to bottom
+instead (leaves on top), so it fits the page width with readable text.
 """
 from __future__ import annotations
 
@@ -61,8 +62,13 @@ def graph_layout(root: Value) -> dict[int, tuple[float, float]]:
     return pos
 
 
-def draw_graph(root: Value, title: str = "", digits: int = 4, ax=None):
-    """Return a matplotlib Figure of the graph ending at `root` (call `root.backward()` first to show grads)."""
+def draw_graph(root: Value, title: str = "", digits: int = 4, ax=None, vertical: bool | None = None):
+    """Return a matplotlib Figure of the graph ending at `root` (call `root.backward()` first to show grads).
+
+    `vertical` (default: when the graph is more than 5 levels deep) draws the depth downwards — leaves at the
+    top, the root at the bottom — so a deep graph stays one page wide and its text prints at >= 7 pt: drawn
+    left to right, an 8-level graph was 16 inches wide and its numbers printed at 3-4 pt (issue #16).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,19 +79,33 @@ def draw_graph(root: Value, title: str = "", digits: int = 4, ax=None):
     pos = graph_layout(root)
     n_cols = 1 + max(int(x) for x, _ in pos.values())
     n_rows = max(sum(1 for x, _ in pos.values() if int(x) == c) for c in range(n_cols))
-    xs, ys = 3.2, 1.4  # spacing between columns / rows (data units)
-    box_w, box_h, op_r = 2.0, 0.8, 0.28
+    if vertical is None:
+        vertical = n_cols > 5
+    op_r = 0.32
+    if vertical:
+        xs, ys = 2.8, 2.0  # spacing between nodes of one level / between levels (data units)
+        box_w, box_h = 2.4, 0.9
+        data_w, data_h = (n_rows - 1) * xs + box_w + 0.4, (n_cols - 1) * ys + box_h + 2 * op_r + 1.0
+        ipu = min(0.6, 7.4 / data_w, 8.5 / data_h)  # about one page wide, at most 8.5 in tall
+    else:
+        xs, ys = 3.2, 1.4  # spacing between columns / rows (data units)
+        box_w, box_h = 2.0, 0.8
+        data_w, data_h = (n_cols - 1) * xs + 2 * box_w, (n_rows - 1) * ys + 2.4 * box_h
+        ipu = max(0.375, min(0.45, 7.4 / data_w))
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(max(6.0, 2.6 * n_cols), max(2.5, 1.2 * n_rows + 1)))
+        head = 0.45 if title else 0.05
+        fig = plt.figure(figsize=(data_w * ipu, data_h * ipu + head))
+        ax = fig.add_axes((0, 0, 1, data_h * ipu / (data_h * ipu + head)))
     else:
         fig = ax.figure
 
     def centre(v):
         x, y = pos[id(v)]
-        return x * xs, y * ys
+        return (y * xs, -x * ys) if vertical else (x * xs, y * ys)
 
     fmt = f"{{:.{digits}g}}"
+    arrow = dict(arrowstyle="->", color="#475569", lw=1)
     for v in order:
         cx, cy = centre(v)
         is_root = v is root
@@ -93,27 +113,38 @@ def draw_graph(root: Value, title: str = "", digits: int = 4, ax=None):
                                     boxstyle="round,pad=0.02", fc="#fde8c8" if is_root else ("#dbeafe" if not v._prev else "#eef2f7"),
                                     ec="#334155", lw=1.2, zorder=2))
         name = v.label or ("const" if not v._prev else "")
-        ax.text(cx, cy + 0.18, name, ha="center", va="center", fontsize=9, weight="bold", zorder=3)
-        ax.text(cx, cy - 0.15, f"data {fmt.format(v.data)}\ngrad {fmt.format(v.grad)}",
-                ha="center", va="center", fontsize=7.5, family="monospace", zorder=3)
+        ax.text(cx, cy + 0.22 * box_h / 0.8, name, ha="center", va="center", fontsize=9, weight="bold", zorder=3)
+        ax.text(cx, cy - 0.15 * box_h / 0.8, f"data {fmt.format(v.data)}\ngrad {fmt.format(v.grad)}",
+                ha="center", va="center", fontsize=7.5 if not vertical else 8, family="monospace", zorder=3)
         if v._prev:
-            ox, oy = cx - box_w / 2 - 0.55, cy
+            if vertical:  # the operation sits above its box, inputs come from above
+                ox, oy = cx, cy + box_h / 2 + 0.55
+                into, out_of = (cx, cy + box_h / 2), (ox, oy - op_r)
+            else:
+                ox, oy = cx - box_w / 2 - 0.55, cy
+                into, out_of = (cx - box_w / 2, cy), (ox + op_r, oy)
             ax.add_patch(Circle((ox, oy), op_r, fc="white", ec="#b45309", lw=1.2, zorder=2))
             op = _OP_SYMBOL.get(v._op, v._op)
-            ax.text(ox, oy, op, ha="center", va="center", fontsize=8 if len(op) <= 2 else 6, color="#b45309", zorder=3)
-            ax.annotate("", xy=(cx - box_w / 2, cy), xytext=(ox + op_r, oy),
-                        arrowprops=dict(arrowstyle="->", color="#475569", lw=1), zorder=1)
+            ax.text(ox, oy, op, ha="center", va="center", fontsize=8 if len(op) <= 2 else 7, color="#b45309", zorder=3)
+            ax.annotate("", xy=into, xytext=out_of, arrowprops=arrow, zorder=1)
             for p in v._prev:
                 px, py = centre(p)
-                ax.annotate("", xy=(ox - op_r, oy), xytext=(px + box_w / 2, py),
-                            arrowprops=dict(arrowstyle="->", color="#475569", lw=1,
-                                            connectionstyle="arc3,rad=0.0"), zorder=1)
+                src = (px, py - box_h / 2) if vertical else (px + box_w / 2, py)
+                dst = (ox, oy + op_r) if vertical else (ox - op_r, oy)
+                # an edge skipping levels is bent, so it does not run straight behind a box in between and look
+                # like that box's input
+                skip = abs(pos[id(v)][0] - pos[id(p)][0]) > 1
+                ax.annotate("", xy=dst, xytext=src, zorder=1,
+                            arrowprops=dict(arrow, connectionstyle=f"arc3,rad={-0.35 if skip and vertical else 0.0}",
+                                            **({"color": "#94a3b8", "ls": "--"} if skip else {})))
     all_x = [centre(v)[0] for v in order]
     all_y = [centre(v)[1] for v in order]
-    ax.set_xlim(min(all_x) - box_w, max(all_x) + box_w)
-    ax.set_ylim(min(all_y) - box_h * 1.2, max(all_y) + box_h * 1.2)
+    ax.set_xlim(min(all_x) - box_w / 2 - 0.2, max(all_x) + box_w / 2 + 0.2) if vertical else \
+        ax.set_xlim(min(all_x) - box_w, max(all_x) + box_w)
+    top = max(all_y) + box_h / 2 + (0.55 + op_r if vertical else box_h * 0.7)
+    ax.set_ylim(min(all_y) - box_h * (0.7 if vertical else 1.2), top + (0.2 if vertical else 0))
     ax.set_aspect("equal")
     ax.axis("off")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     return fig
