@@ -94,7 +94,7 @@ def heatmap(ax, m: np.ndarray, title: str, cmap: str = "viridis", fontsize: floa
         import matplotlib.patches as patches
 
         ax.add_patch(patches.Rectangle((c0 - 0.5, r0 - 0.5), w, h, fill=False, ec=color, lw=2.2))
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=8)
     ax.set_xticks(range(m.shape[1]))
     ax.set_yticks(range(m.shape[0]))
     ax.tick_params(labelsize=7)
@@ -128,24 +128,25 @@ def run(cfg: Config, run) -> list[Section]:
              ("filter", "filter K", "coolwarm"), ("conv", "conv: X ⋆ K (cross-correlation)", "coolwarm"),
              ("relu1", "ReLU(conv)", "viridis"), ("skip", "ReLU(conv) + X  (skip)", "viridis"),
              ("relu2", "ReLU(ReLU(conv) + X)", "viridis")]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 8.5))
+    # constrained layout reserves room for each panel's title above the tick labels of the panel over it (with
+    # tight_layout and square panels the second row's titles sat on the first row's tick labels, issue #16); about
+    # one page wide, so the cell values print at ~7 pt instead of being shrunk from a 16-inch figure
+    fig, axes = plt.subplots(2, 4, figsize=(7.8, 4.9), layout="constrained")
     for ax, (key, title, cmap) in zip(axes.flat, steps):
         heatmap(ax, r[key], title, cmap, fontsize=7 if r[key].shape[0] > 5 else 8)
     axes.flat[-1].axis("off")
-    fig.suptitle("Residual block step by step (values in the cells)")
-    fig.tight_layout()
+    fig.suptitle("Residual block step by step (values in the cells)", fontsize=10)
     block_path = run.save_figure(fig, "residual_block")
 
     # --- figure 2: pooling ------------------------------------------------------------------
     fw, cw = _windows(r["relu2"].shape, cfg.pool, False), _windows(r["relu2"].shape, cfg.pool, True)
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.5), gridspec_kw={"width_ratios": [1.3, 1.3, 0.8, 1]})
+    fig, axes = plt.subplots(1, 4, figsize=(7.8, 2.6), gridspec_kw={"width_ratios": [1.3, 1.3, 0.8, 1]}, layout="constrained")
     heatmap(axes[0], r["relu2"], f"floor mode windows ({len(fw)})", boxes=[(*w, "red") for w in fw])
     heatmap(axes[1], r["relu2"], f"ceil mode windows ({len(cw)})", boxes=[(*w, "orange") for w in cw])
     heatmap(axes[2], r["pool_floor"], f"max pool, floor → {r['pool_floor'].shape[0]}x{r['pool_floor'].shape[1]}")
     heatmap(axes[3], r["pool_ceil"], f"max pool, ceil → {r['pool_ceil'].shape[0]}x{r['pool_ceil'].shape[1]}")
     fig.suptitle(f"{cfg.pool}x{cfg.pool} max pool, stride {cfg.pool}: GAP(floor) = {r['gap_floor']:.4g}, "
-                 f"GAP(ceil) = {r['gap_ceil']:.4g}")
-    fig.tight_layout()
+                 f"GAP(ceil) = {r['gap_ceil']:.4g}", fontsize=10)
     pool_path = run.save_figure(fig, "pooling")
 
     # --- report -------------------------------------------------------------------------------
