@@ -46,7 +46,10 @@ def epoch_axis(ax, xs: Sequence[float]) -> None:
     if not xs:
         return
     if all(x.is_integer() for x in xs):
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=min(10, max(2, len(set(xs))))))
+        if max(xs) - min(xs) <= 10:  # few epochs: a tick at each one
+            ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(xs))))
+        else:
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     lo, hi = min(xs), max(xs)
     if hi - lo < 2:  # one or two epochs: half an epoch of room either side
         ax.set_xlim(lo - 0.5, hi + 0.5)

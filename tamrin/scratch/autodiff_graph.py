@@ -125,7 +125,7 @@ def draw_graph(root: Value, title: str = "", digits: int = 4, ax=None, vertical:
                 into, out_of = (cx - box_w / 2, cy), (ox + op_r, oy)
             ax.add_patch(Circle((ox, oy), op_r, fc="white", ec="#b45309", lw=1.2, zorder=2))
             op = _OP_SYMBOL.get(v._op, v._op)
-            ax.text(ox, oy, op, ha="center", va="center", fontsize=8 if len(op) <= 2 else 7, color="#b45309", zorder=3)
+            ax.text(ox, oy, op, ha="center", va="center", fontsize=8 if len(op) <= 2 else 7.5, color="#b45309", zorder=3)
             ax.annotate("", xy=into, xytext=out_of, arrowprops=arrow, zorder=1)
             for p in v._prev:
                 px, py = centre(p)
