@@ -228,8 +228,8 @@ def study_init(cfg, d, run) -> Section:
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     # zero and small-normal both sit at chance (loss ln 10): zero is drawn last, thick, dashed and with its own
-    # markers so it is not hidden under the small-normal line (issue #16)
-    style = {"zero": dict(color="black", ls="--", lw=2.2, marker="s", ms=4, zorder=5),
+    # hollow markers so it is not hidden under the small-normal line, which still shows through its gaps (issue #16)
+    style = {"zero": dict(color="black", ls=(0, (4, 3)), lw=1.8, marker="s", ms=6, mfc="none", zorder=5),
              "normal": dict(color="C1", ls="-", lw=1.4, marker="o", ms=3, zorder=3),
              "xavier": dict(color="C2", ls="-", lw=1.4, marker="^", ms=3, zorder=3),
              "he": dict(color="C3", ls="-", lw=1.4, marker="v", ms=3, zorder=3)}

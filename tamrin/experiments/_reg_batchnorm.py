@@ -39,7 +39,7 @@ def batchnorm_curves(cfg, run, train, val) -> tuple[Section, dict]:
            f"activations each time — their standard deviation is {noise['train_rel_std']:.1%} of the mean |activation| in training "
            f"mode, and {noise['eval_rel_std']:.1%} in evaluation mode (fixed running statistics). That batch-dependent jitter acts "
            "like a mild noise regulariser during training.")
-    return s, {"models": {n: r.model for n, r in res.items()}, "noise": noise,
+    return s, {"models": {n: r.model for n, r in res.items()}, "fits": {f"MLP {n}": r for n, r in res.items()}, "noise": noise,
                "val_acc": {n: r.history[-1]["val_acc"] for n, r in res.items()}}
 
 

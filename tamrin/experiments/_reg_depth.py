@@ -11,6 +11,7 @@ import torch.nn as nn  # noqa: E402
 
 from tamrin.labs.nets import MLP, DeepCNN, init_weights, layer_grad_norms  # noqa: E402
 from tamrin.report import Section  # noqa: E402
+from tamrin.report.figures import epoch_axis  # noqa: E402
 from tamrin.train import fit  # noqa: E402
 
 
@@ -75,7 +76,8 @@ def plain_vs_residual(cfg, run, train, val) -> tuple[Section, dict]:
         m = init_weights(DeepCNN(cfg.cnn_depth, cfg.cnn_channels, residual=res), "he", cfg.seed)
         grads[name] = layer_grad_norms(m, m.convs(), xb, yb)
         models[name] = m
-    hist = {n: _train_cnn(cfg, run, f"cnn_{n}", m, train, val).history for n, m in models.items()}
+    fits = {n: _train_cnn(cfg, run, f"cnn_{n}", m, train, val) for n, m in models.items()}
+    hist = {n: r.history for n, r in fits.items()}
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
     for n in grads:
         a1.semilogy(range(1, len(grads[n]) + 1), np.maximum(grads[n], 1e-30), "o-", ms=3, label=n)
@@ -84,6 +86,7 @@ def plain_vs_residual(cfg, run, train, val) -> tuple[Section, dict]:
     a1.set(xlabel="conv layer (1 = input side)", ylabel="‖∂L/∂W‖", title="gradient norm per layer at initialisation")
     a2.set(xlabel="epoch", ylabel="loss", title="training curves")
     a1.legend(fontsize=8), a2.legend(fontsize=8)
+    epoch_axis(a2, [h["epoch"] for h in hist["plain"]])
     fig.tight_layout()
     p = run.save_figure(fig, "reg_plain_vs_residual")
     ratio = {n: g[0] / max(g[-1], 1e-30) for n, g in grads.items()}
@@ -108,7 +111,8 @@ def plain_vs_residual(cfg, run, train, val) -> tuple[Section, dict]:
            f"is {fp['train_loss']:.3f} (plain) vs {fr['train_loss']:.3f} (residual), validation accuracy {fp['val_acc']:.2%} vs "
            f"{fr['val_acc']:.2%}. " + verdict)
     s.figure(p, "Left: ‖∂L/∂W‖ per conv layer at initialisation. Right: loss per epoch.", base=run.path)
-    return s, {"grad_ratio": ratio, "train_loss": {"plain": fp["train_loss"], "residual": fr["train_loss"]}}
+    return s, {"grad_ratio": ratio, "train_loss": {"plain": fp["train_loss"], "residual": fr["train_loss"]},
+               "fits": {f"CNN {n}": r for n, r in fits.items()}}
 
 
 @torch.no_grad()
@@ -123,19 +127,27 @@ def _activation_stds(model, x):
 
 def initialisation(cfg, run, train, val) -> tuple[Section, dict]:
     xb = train[0][: cfg.probe_batch]
-    hist, stds = {}, {}
+    hist, stds, fits = {}, {}, {}
     for scheme in ("zero", "xavier", "he"):
         torch.manual_seed(cfg.seed)
         m = init_weights(DeepCNN(cfg.init_depth, cfg.cnn_channels), scheme, cfg.seed)
         stds[scheme] = _activation_stds(m, xb)
-        hist[scheme] = _train_cnn(cfg, run, f"init_{scheme}", m, train, val).history
+        fits[f"CNN init {scheme}"] = _train_cnn(cfg, run, f"init_{scheme}", m, train, val)
+        hist[scheme] = fits[f"CNN init {scheme}"].history
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for n in stds:
-        a1.semilogy(range(len(stds[n])), np.maximum(stds[n], 1e-30), "o-", ms=3, label=n)
-        a2.plot([h["epoch"] for h in hist[n]], [h["val_acc"] for h in hist[n]], "o-", label=n)
-    a1.set(xlabel="layer", ylabel="activation std", title="activation scale through the ReLU CNN at init")
+    # "zero" is drawn last, black, dashed with hollow markers: its flat chance-level line was hidden under the others,
+    # and a line it coincides with still shows through the gaps (issue #16)
+    style = {"zero": dict(color="black", ls=(0, (4, 3)), lw=1.8, marker="s", ms=6, mfc="none", zorder=5), "xavier": dict(color="C1", marker="^", ms=4),
+             "he": dict(color="C2", marker="v", ms=4)}
+    for n in ("xavier", "he", "zero"):
+        exact0 = max(stds[n]) == 0  # log axis: an all-zero curve is drawn at 1e-30 and the legend says so
+        a1.semilogy(range(len(stds[n])), np.maximum(stds[n], 1e-30), **style[n], label=f"{n} (exactly 0, drawn at 1e-30)" if exact0 else n)
+        a2.plot([h["epoch"] for h in hist[n]], [h["val_acc"] for h in hist[n]], **style[n], label=n)
+    a1.set(xlabel="layer (0 = stem)", ylabel="activation std (log scale)", title="activation scale through the ReLU CNN at init")
     a2.set(xlabel="epoch", ylabel="validation accuracy", title="training")
     a1.legend(fontsize=8), a2.legend(fontsize=8)
+    a1.xaxis.get_major_locator().set_params(integer=True)
+    epoch_axis(a2, [h["epoch"] for h in hist["he"]])
     fig.tight_layout()
     p = run.save_figure(fig, "reg_init")
     per_layer = {n: (s[-1] / s[0]) ** (1 / max(1, len(s) - 1)) if s[0] > 0 else 0.0 for n, s in stds.items()}
@@ -151,4 +163,4 @@ def initialisation(cfg, run, train, val) -> tuple[Section, dict]:
     s.table(["init", "activation std, first layer", "last layer", "per-layer factor", "final val accuracy"],
             [[n, stds[n][0], stds[n][-1], per_layer[n], hist[n][-1]["val_acc"]] for n in stds])
     s.figure(p, "Left: activation std per layer at initialisation. Right: validation accuracy per epoch.", base=run.path)
-    return s, {"val_acc": {n: hist[n][-1]["val_acc"] for n in hist}, "per_layer": per_layer}
+    return s, {"val_acc": {n: hist[n][-1]["val_acc"] for n in hist}, "per_layer": per_layer, "fits": fits}

@@ -104,16 +104,45 @@ def run(cfg: Config, run) -> list[Section]:
              ("sigmoid", lambda: depth.sigmoid_saturation(cfg, run, *train)),
              ("residual", lambda: depth.plain_vs_residual(cfg, run, train, val)),
              ("init", lambda: depth.initialisation(cfg, run, train, val)))
+    fits = {}  # every model trained with tamrin.train.fit, for the standard report at the end
     for key, fn in steps:
         run.info(f"regularization-lab: {key}")
         t0 = time.perf_counter()
         sec, res = fn()
+        fits.update(res.pop("fits", {}))
         res = dict(res, seconds=time.perf_counter() - t0)
         sections.append(sec)
         summary[key] = res
         run.log(part=key, seconds=res["seconds"])
     run.write_json("regularization_lab.json", summary)
-    return sections
+    return sections + standard_sections(cfg, run, fits, train, val)
+
+
+def standard_sections(cfg, run, fits: dict, train, val) -> list[Section]:
+    """Every model the lab trained, as small multiples: the MLPs (batch-norm study) and the CNNs (residual and
+    initialisation studies), each group with its own settings. The lab uses the MNIST training file only."""
+    from tamrin.report.training_report import fit_steps, train_config_settings, training_report
+    from tamrin.train import predict
+
+    out = []
+    for group, tc, title in (("MLP", cfg.train, "the MLPs (batch-norm study)"),
+                             ("CNN", cfg.cnn_train, "the CNNs (residual and initialisation studies)")):
+        chosen = {k: r for k, r in fits.items() if k.startswith(group + " ")}
+        if not chosen:
+            continue
+        members = {k: {"history": r.history, "best_epoch": r.best_epoch,
+                       "splits": {"train": (train[1], predict(r.model, train[0]).argmax(1)),
+                                  "validation": (val[1], predict(r.model, val[0]).argmax(1))}} for k, r in chosen.items()}
+        n_ep = len(next(iter(chosen.values())).history)
+        settings = train_config_settings(
+            tc, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), tc, n_ep), epochs=n_ep,
+            preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, standardised", augmentation="none",
+            extra={"models": ", ".join(chosen), "test split": "none: every study is measured on the validation split"})
+        settings["optimizer steps"] = f"{settings['optimizer steps']:,} per model"
+        out += training_report(run, f"reg_{group.lower()}", members=members, classes=[str(c) for c in range(10)],
+                               settings=settings, model=next(iter(chosen.values())).model, example_input=val[0][:2],
+                               same_architecture=False, title=f"Standard report: {title}")
+    return out
 
 
 EXPERIMENT = Experiment(
