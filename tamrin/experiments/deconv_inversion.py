@@ -175,7 +175,23 @@ def run(cfg: Config, run) -> list[Section]:
         run.log(analysis="saliency", method=k, corr_mean=v["corr_mean"], deletion_area=v["deletion_area"])
     for r in rows:
         run.log(analysis="inversion", layer=r["layer"], mse=r["mse"], psnr=r["psnr"])
-    return report(cfg, run, ds, parts, model, res, probs, sal, rows, baseline, opt, results)
+    return report(cfg, run, ds, parts, model, res, probs, sal, rows, baseline, opt, results) + \
+        _standard(cfg, run, ds, model, res, (x_tr, y_tr), (x_va, y_va), (probs, y_te))
+
+
+def _standard(cfg, run, ds, model, res, train, val, test) -> list[Section]:
+    """The course's standard training report of the CNN that is inverted (the decoders are regressions: not here)."""
+    from tamrin.report.training_report import fit_steps, train_config_settings, training_report
+
+    settings = train_config_settings(
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(res.history)),
+        epochs=len(res.history), augmentation="random 32x32 crop of the 4-pixel zero-padded image + horizontal flip (p = 0.5)",
+        preprocessing="pixels scaled to [0, 1], then normalised per channel with the CIFAR-10 mean and std",
+        extra={"model": f"{cfg.model}, width ×{cfg.width:g}"})
+    pred = lambda x: predict(model, x).argmax(1)  # noqa: E731
+    splits = {"train": (train[1], pred(train[0])), "validation": (val[1], pred(val[0])), "test": (test[1], test[0])}
+    return training_report(run, "cnn", history=res.history, best_epoch=res.best_epoch, splits=splits, classes=list(ds.classes),
+                           settings=settings, model=model, example_input=val[0][:2], title="Standard report: the inverted CNN")
 
 
 def _label(layer: str, shape) -> str:

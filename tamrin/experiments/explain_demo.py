@@ -66,7 +66,7 @@ def _model(cfg: Config, run):
     x, y, _ = make_localized(cfg.n_train, seed=cfg.seed, noise=cfg.noise)
     xv, yv, _ = make_localized(cfg.n_val, seed=cfg.seed + 1, noise=cfg.noise)
     res = fit(model, (x, y), (xv, yv), cfg.train, run, tag="tiny_gap_cnn", seed=cfg.seed)
-    return res.model.eval(), res.seconds
+    return res.model.eval(), res.seconds, res, (x, y), (xv, yv)
 
 
 def run(cfg: Config, run) -> list[Section]:
@@ -76,7 +76,7 @@ def run(cfg: Config, run) -> list[Section]:
     from tamrin.explain.synthetic import CLASSES, accuracy, make_localized
 
     cfg.validate()
-    model, train_s = _model(cfg, run)
+    model, train_s, fitted, fit_train, fit_val = _model(cfg, run)
     xv, yv, mv, dv = make_localized(cfg.n_val, seed=cfg.seed + 1, noise=cfg.noise, with_distractor=True)
     acc = accuracy(model, xv, yv)
 
@@ -131,7 +131,27 @@ def run(cfg: Config, run) -> list[Section]:
     hard.text(f"With pixel noise {cfg.hard_noise} instead of {cfg.noise} the model classifies {accuracy(model, xh, yh):.1%} of "
               f"{cfg.n_val:,} images correctly; the report section used by the FER and CIFAR experiments then compares where "
               "the map sits for correct and wrong predictions.")
-    return [sec, hard] + explain_sections(run, model, xh, yh.numpy(), CLASSES, region_mask=mh, region_name="evidence patch")
+    return [sec, hard] + explain_sections(run, model, xh, yh.numpy(), CLASSES, region_mask=mh, region_name="evidence patch") \
+        + _standard(cfg, run, model, fitted, fit_train, fit_val, (xh, yh))
+
+
+def _standard(cfg, run, model, fitted, train, val, hard) -> list[Section]:
+    """The course's standard training report of the explained CNN: train and validation are the sets fit used
+    (without the distractor square); the harder set is its test split (never used for training or selection)."""
+    from tamrin.explain.synthetic import CLASSES
+    from tamrin.report.training_report import fit_steps, train_config_settings, training_report
+    from tamrin.train import predict
+
+    settings = train_config_settings(
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(fitted.history)),
+        epochs=len(fitted.history), augmentation="none",
+        preprocessing=f"generated 32x32 images, background 0.3 + Gaussian pixel noise σ = {cfg.noise:g} (test: σ = {cfg.hard_noise:g}); "
+                      "no further scaling")
+    splits = {name: (yy, predict(model, xx).argmax(1)) for name, (xx, yy) in
+              (("train", train), ("validation", val), (f"test (harder, noise {cfg.hard_noise:g})", hard))}
+    return training_report(run, "tiny_gap_cnn", history=fitted.history, best_epoch=fitted.best_epoch, splits=splits,
+                           classes=list(CLASSES), settings=settings, model=model, example_input=val[0][:2],
+                           title="Standard report: the explained CNN")
 
 
 EXPERIMENT = Experiment(name="explain-demo", description="CAM, Grad-CAM, Grad-CAM++, guided backprop and guided Grad-CAM scored on known evidence",

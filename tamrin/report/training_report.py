@@ -109,7 +109,7 @@ def _canonical(splits: Mapping[str, Any]) -> dict[str, tuple[str, np.ndarray, np
     """{canonical: (shown name, y_true, y_pred)}; probs (N, K) or predictions (N,) accepted."""
     out = {}
     for shown, (y, p) in splits.items():
-        canon = SPLITS.get(str(shown).lower())
+        canon = SPLITS.get(str(shown).lower().split(" (")[0])  # "test (noise 0.45)" is a test split with a note
         if canon is None:
             raise ValueError(f"training_report: unknown split {shown!r}; use train, validation (or dev), test")
         if canon in out:
@@ -152,7 +152,7 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
     Either `history` + `splits` (one model) or `members` = {model name: {"history": [...], "splits": {...},
     optional "best_epoch"}} (many small models: one small-multiples figure for the curves and one per split for
     the confusion matrices). `splits` = {"train": (y_true, probs or predictions), "validation"/"dev": (...),
-    "test": (...) when there is one}. `history`: per-epoch dicts with epoch, train_loss, train_acc, val_loss,
+    "test": (...) when there is one}; a name may carry a note in brackets, "test (harder, noise 0.45)". `history`: per-epoch dicts with epoch, train_loss, train_acc, val_loss,
     val_acc (missing keys are not drawn). `best_epoch`: the epoch whose weights were kept (default: the first
     with the highest val_acc, tamrin.train.fit's rule) — the text and the figure's marker both use it.
     `keep="last"` for a trainer without model selection (Forward-Forward): the last epoch is marked.
