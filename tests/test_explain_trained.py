@@ -117,7 +117,9 @@ def test_explain_demo_quick_and_resume(tmp_path):
     run = Run(tmp_path / "demo", quiet=True)
     secs = EXPERIMENT.run(cfg, run)
     assert (run.path / "checkpoints" / "tiny_gap_cnn.pt").exists()
-    assert len(secs) == 3 and secs[0].blocks[3].kind == "table" and len(secs[0].blocks[3].rows) == 5
+    assert len(secs) == 4 and secs[0].blocks[3].kind == "table" and len(secs[0].blocks[3].rows) == 5
+    assert {"curves", "confusion:train", "confusion:validation", "confusion:test", "settings"} <= {b.tag for b in secs[3].blocks
+                                                                                                  if hasattr(b, "tag")}
     assert "trained on 120" in secs[0].blocks[0].text
     again = EXPERIMENT.run(cfg, Run(tmp_path / "demo", quiet=True))  # resume: the finished model is loaded
     assert again[0].blocks[3].rows[1][1] == secs[0].blocks[3].rows[1][1]  # same model, same Grad-CAM IoU
