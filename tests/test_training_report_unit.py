@@ -186,3 +186,14 @@ def test_ff_monitors_do_not_change_the_training(tmp_path):
         assert [r["loss"] for r in ha] == [r["loss"] for r in hb]
         assert all({"train_acc", "val_acc", "val_loss"} <= set(r) for r in hb)
         assert all(0.0 <= r["val_acc"] <= 1.0 for r in hb)
+
+
+def test_the_kept_epoch_sentence_has_a_branch_per_case():
+    h = _hist([0.5, 0.7, 0.6])
+    assert TR._epochs_sentence("T", h, 2, False) == \
+        "T: 3 epochs; the weights kept are those of epoch 2 of 3 (validation accuracy 0.7000), the highest validation accuracy."
+    assert "those of the last epoch (validation accuracy 0.6000)" in TR._epochs_sentence("T", h, 3, False)
+    assert TR._epochs_sentence("T", h[:1], 1, False) == "T: one epoch; its weights (validation accuracy 0.5000) are used."
+    no_val = [{"epoch": 1, "train_loss": 1.0}]
+    assert "no validation accuracy was recorded" in TR._epochs_sentence("T", no_val, None, False)
+    assert "after the last epoch are used (no selection" in TR._epochs_sentence("T", h, 3, True)

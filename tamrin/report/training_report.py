@@ -137,7 +137,7 @@ def _epochs_sentence(label: str, history, best: int | None, last: bool) -> str:
     acc_s = f" (validation accuracy {acc:.4f})" if acc is not None else ""
     if n == 1:
         return f"{label}: one epoch; its weights{acc_s} are used."
-    where = "the last" if best == history[-1].get("epoch", n) else f"epoch {best} of {n}"
+    where = "the last epoch" if best == history[-1].get("epoch", n) else f"epoch {best} of {n}"
     return f"{label}: {n} epochs; the weights kept are those of {where}{acc_s}, the highest validation accuracy."
 
 
@@ -152,8 +152,8 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
     Either `history` + `splits` (one model) or `members` = {model name: {"history": [...], "splits": {...},
     optional "best_epoch"}} (many small models: one small-multiples figure for the curves and one per split for
     the confusion matrices). `splits` = {"train": (y_true, probs or predictions), "validation"/"dev": (...),
-    "test": (...) when there is one}; a name may carry a note in brackets, "test (harder, noise 0.45)". `history`: per-epoch dicts with epoch, train_loss, train_acc, val_loss,
-    val_acc (missing keys are not drawn). `best_epoch`: the epoch whose weights were kept (default: the first
+    "test": (...) when there is one}; a name may carry a note in brackets, "test (harder, noise 0.45)".
+    `history`: per-epoch dicts with epoch, train_loss, train_acc, val_loss, val_acc (missing keys are not drawn). `best_epoch`: the epoch whose weights were kept (default: the first
     with the highest val_acc, tamrin.train.fit's rule) — the text and the figure's marker both use it.
     `keep="last"` for a trainer without model selection (Forward-Forward): the last epoch is marked.
     `model` (a torch module) gives the architecture table; for a NumPy model pass `architecture=(columns, rows)`
@@ -164,6 +164,7 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
         raise ValueError(f"training_report: keep must be 'best' or 'last', got {keep!r}")
     if (members is None) == (history is None and splits is None):
         raise ValueError("training_report: give either history + splits or members")
+    setting_rows = _settings_rows(settings)  # checked first: a missing item fails before any figure is drawn
     classes = [str(c) for c in classes]
     slug = _slug(name)
     if members is None:
@@ -193,13 +194,11 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
         fig = figures.curves(first["history"], best=first["best"])
         cap = ("Loss (left) and accuracy (right) per epoch, training (solid) and validation (dashed); the dotted line marks "
                "the epoch whose weights are kept.")
-        width = 1.0
     else:
         fig = curves_grid({k: v["history"] for k, v in mem.items()}, best={k: v["best"] for k, v in mem.items()})
         cap = (f"Every model ({len(mem)}): loss (upper panel) and accuracy (lower panel) per epoch, training solid, validation "
                "dashed; the dotted line marks the epoch kept.")
-        width = 1.0
-    s.figure(run.save_figure(fig, f"{slug}_curves"), cap, width=width, base=run.path, tag="curves")
+    s.figure(run.save_figure(fig, f"{slug}_curves"), cap, base=run.path, tag="curves")
 
     # ---- metrics per split (and model)
     rows, cms = [], {sp: {} for sp in split_names}
@@ -229,7 +228,7 @@ def training_report(run, name: str, *, classes: Sequence[str], settings, history
                      f"numbers = {what}.", base=run.path, tag=f"confusion:{canon}")
 
     # ---- settings, split sizes, architecture
-    s.table(["setting", "value"], _settings_rows(settings),
+    s.table(["setting", "value"], setting_rows,
             "How the model was trained: loss, optimizer with its parameters, schedule, length of training in epochs and "
             "optimizer steps, batch size, data preparation.", tag="settings")
     cols, srows = split_table({first["splits"][c][0]: first["splits"][c][1] for c in split_names}, classes)
