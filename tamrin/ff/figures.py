@@ -7,6 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tamrin.report.figures import epoch_axis  # noqa: E402
+
 
 def layer_curves(history: list[dict], n_layers: int, title: str):
     """Per-layer loss, and mean positive / negative goodness, per epoch."""
@@ -17,13 +19,16 @@ def layer_curves(history: list[dict], n_layers: int, title: str):
             continue
         rows = [r for r in history if f"loss_l{i}" in r]
         c = f"C{i}"
-        axes[0].plot(ep, [r[f"loss_l{i}"] for r in rows], color=c, label=f"layer {i + 1}")
-        axes[1].plot(ep, [r[f"gpos_l{i}"] for r in rows], color=c, label=f"layer {i + 1} positive")
-        axes[1].plot(ep, [r[f"gneg_l{i}"] for r in rows], color=c, ls="--", label=f"layer {i + 1} negative")
+        mk = dict(marker="o", ms=3) if len(ep) <= 30 else {}  # a one- or few-epoch run still shows its points
+        axes[0].plot(ep, [r[f"loss_l{i}"] for r in rows], color=c, label=f"layer {i + 1}", **mk)
+        axes[1].plot(ep, [r[f"gpos_l{i}"] for r in rows], color=c, label=f"layer {i + 1} positive", **mk)
+        axes[1].plot(ep, [r[f"gneg_l{i}"] for r in rows], color=c, ls="--", label=f"layer {i + 1} negative", **mk)
     axes[0].set(xlabel="epoch", ylabel="local FF loss", title=f"{title}: loss per layer")
     axes[1].set(xlabel="epoch", ylabel="mean goodness", title="positive (solid) vs negative (dashed) goodness")
     axes[0].legend(fontsize=7)
-    axes[1].legend(fontsize=6, ncol=2)
+    axes[1].legend(fontsize=7, ncol=2)
+    for ax in axes:
+        epoch_axis(ax, [r["epoch"] for r in history])
     fig.tight_layout()
     return fig
 
