@@ -17,6 +17,7 @@ from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, fit_softmax
 
 SUBSET = 1000  # images per fixed subset: a few hundred milliseconds per epoch on a CPU
+MONITOR_WD, MONITOR_ITERS = 1e-3, 50  # the per-epoch read-out of unsupervised FF: L2 weight decay, L-BFGS iterations
 
 
 def _subset(n: int, k: int, seed: int) -> torch.Tensor:
@@ -48,7 +49,7 @@ def supervised_eval(net: FFNet, x_tr, y_tr, x_va, y_va, score_layers=None, seed:
 
 
 def unsupervised_eval(net: FFNet, x_tr, y_tr, x_va, y_va, layers, make_negatives, seed: int = 0, k: int = SUBSET,
-                      weight_decay: float = 1e-3, iters: int = 50):
+                      weight_decay: float = MONITOR_WD, iters: int = MONITOR_ITERS):
     """eval_fn for train_unsupervised: a linear read-out on the current features of a fixed training subset
     (train_acc there, val_acc on a fixed validation subset) and val_loss, the FF loss of fixed validation
     images against fixed hybrids. `make_negatives(x, generator)` builds the hybrids (label-free)."""
