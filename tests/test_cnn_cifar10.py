@@ -29,7 +29,7 @@ def test_cnn_cifar10_tiny_run(tmp_path, monkeypatch):
     cfg.validate()
     sections = exp.run(cfg, Run(tmp_path, "cnn-cifar10", quiet=True))
     titles = [s.title for s in sections]
-    assert titles[:6] == ["Summary", "Data and recipe", "Model comparison", "Validation confusion matrices",
+    assert titles[:6] == ["Summary", "Data and recipe", "Model comparison", "Training report: the compared models",
                           "Width and resolution multipliers", "Depthwise-separable vs full convolution"]
     assert "What a 1x1 convolution computes" in titles and "Test split" not in titles
     res = json.loads((tmp_path / "results.json").read_text())

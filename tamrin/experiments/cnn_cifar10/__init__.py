@@ -115,6 +115,15 @@ class Config:
         return [TEST_SPLIT_NOTE]
 
 
+TRAIN_SHOWN = 5000  # training images whose predictions make the train-split confusion matrix
+
+
+def _train_subset(y: torch.Tensor, n: int, seed: int):
+    """Indices of up to n training images (a fixed random draw: the split is class-interleaved anyway)."""
+    g = torch.Generator().manual_seed(seed + 1)
+    return torch.randperm(len(y), generator=g)[: min(n, len(y))]
+
+
 def _no_history(r: dict) -> dict:
     return {k: v for k, v in r.items() if k != "history"}
 
@@ -122,15 +131,19 @@ def _no_history(r: dict) -> dict:
 def run(cfg: Config, run) -> list[Section]:
     ds, (x_tr, y_tr), (x_va, y_va), test, tds = load_data(cfg, run)
     run.info(f"cnn-cifar10: {len(y_tr)} train / {len(y_va)} validation images from {ds.source}")
-    rows, models, test_metrics, val_metrics = [], {}, {}, {}
+    rows, models, test_metrics, preds = [], {}, {}, {}
+    shown = torch.as_tensor(_train_subset(y_tr, TRAIN_SHOWN, cfg.seed))  # fixed training images for the train confusion
     for name in cfg.models:
         width = cfg.fast_width if name == "fast_cnn" else cfg.width
         model, row = train_one(cfg, run, name, width, 32, (x_tr, y_tr), (x_va, y_va), name)
         rows.append(measure(cfg, run, model, row, x_va))
         models[name] = model
-        val_metrics[name] = evaluate_split(cfg, model, row, (x_va, y_va), ds.classes, "val_tta")  # with cfg.tta
+        _, p_tr = evaluate_split(cfg, model, row, (x_tr[shown], y_tr[shown]), ds.classes, "train_shown")
+        _, p_va = evaluate_split(cfg, model, row, (x_va, y_va), ds.classes, "val_tta")  # with cfg.tta
+        preds[name] = {"train": (y_tr[shown].numpy(), p_tr), "validation": (y_va.numpy(), p_va)}
         if test is not None:
-            test_metrics[name] = evaluate_split(cfg, model, row, test, ds.classes, "test")
+            test_metrics[name], p_te = evaluate_split(cfg, model, row, test, ds.classes, "test")
+            preds[name]["test"] = (test[1].numpy(), p_te)
     by_tag = {r["tag"]: r for r in rows}
 
     # Width sweep (alpha) and resolution sweep (rho) of one model; reuse the compared model where equal.
@@ -158,7 +171,7 @@ def run(cfg: Config, run) -> list[Section]:
                                     "separable_cost": cost_rows, "threads": torch.get_num_threads(),
                                     "test": {"source": tds.source, "n": len(tds.labels)} if tds is not None else None})
     return report(cfg, run, ds, (x_tr, y_tr), (x_va, y_va), test, rows, models, width_rows, size_rows, cost_rows,
-                  test_metrics, tds, val_metrics)
+                  test_metrics, tds, preds, len(shown))
 
 
 EXPERIMENT = Experiment(

@@ -11,6 +11,7 @@ from tamrin.report import Section
 from tamrin.report import figures as figs
 from tamrin.report.metrics import chance_from_counts, metrics_table
 from tamrin.report.standard import split_table
+from tamrin.report.training_report import training_report
 
 
 def _f(v, fmt):
@@ -142,23 +143,51 @@ def time_text(rows) -> str:
 def test_section(cfg, run, rows, test_metrics, classes) -> Section:
     s = Section("Test split")
     best = max(rows, key=lambda r: r["val_acc"])
-    s.text(f"Every model was evaluated once on the test split after training (selection used validation only). "
-           f"The figure shows each model's confusion matrix on the test split; the table below gives per-class scores of "
-           f"{best['model']}, the model chosen on validation.")
-    fig = cf.confusion_grid({n: m["confusion"] for n, m in test_metrics.items()}, list(classes), "test")
-    s.figure(run.save_figure(fig, "test_confusion"), "Test-split confusion matrices (rows: true class; each cell: count, colour: "
-             "share of its row).", base=run.path)
+    s.text(f"Every model was evaluated once on the test split after training (selection used validation only); the "
+           f"test confusion matrices are in the training reports below. Per-class scores of {best['model']}, the model "
+           f"chosen on validation:")
     cols, trows = metrics_table(test_metrics[best["model"]], classes)
     s.table(cols, trows, f"Per-class precision, recall and F1 of {best['model']} on the test split.")
     return s
 
 
-def validation_confusion(cfg, run, rows, val_metrics, classes) -> Section:
-    s = Section("Validation confusion matrices")
-    fig = cf.confusion_grid({n: m["confusion"] for n, m in val_metrics.items()}, list(classes), "validation")
-    s.figure(run.save_figure(fig, "val_confusion"), "Validation confusion matrices of every compared model (rows: true class).",
-             base=run.path)
-    return s
+def standard_reports(cfg, run, rows, preds, classes, n_train_shown: int, models) -> list[Section]:
+    """The course's standard training report: fast_cnn on its own (its own recipe), the other models as small
+    multiples under their shared recipe. Train-split confusion matrices use a fixed subset of training images."""
+    out = []
+    groups = [("fast_cnn", [r for r in rows if r["model"] == "fast_cnn"]),
+              ("compared models", [r for r in rows if r["model"] != "fast_cnn"])]
+    for label, grp in groups:
+        if not grp:
+            continue
+        tc = recipe_for(cfg, grp[0]["model"])
+        steps = ", ".join(f"{r['model']} {r['steps']:,}" for r in grp) if len(grp) > 1 else grp[0]["steps"]
+        epochs = ", ".join(f"{r['model']} {r['epochs']}" for r in grp) if len(grp) > 1 else grp[0]["epochs"]
+        settings = {
+            "loss function": f"cross-entropy, label smoothing {tc.label_smoothing:g}",
+            "optimizer": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["optimizer"],
+            "learning-rate schedule": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["schedule"],
+            "epochs": epochs, "optimizer steps": steps,
+            "length": (f"planned from a {tc.budget_s:g} s wall-clock budget per model" if tc.budget_s else f"{tc.epochs} epochs"),
+            "batch size": tc.batch_size,
+            "preprocessing": "pixels to [0, 1], per-channel normalisation with the CIFAR-10 training mean and std",
+            "augmentation": describe_augmentation(cfg, grp[0]["model"]),
+            "weight averaging": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["weight averaging"],
+            "precision": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["precision"],
+            "evaluation": f"test-time augmentation level {cfg.tta}; train confusion on {n_train_shown:,} fixed training images",
+            "model selection": "the epoch with the highest validation accuracy (first one on ties)",
+        }
+        members = {r["model"]: {"history": r["history"], "best_epoch": r["best_epoch"], "splits": preds[r["model"]]} for r in grp}
+        if len(grp) == 1:
+            r = grp[0]
+            out += training_report(run, r["model"], classes=classes, settings=settings, history=r["history"],
+                                   best_epoch=r["best_epoch"], splits=preds[r["model"]], model=models[r["model"]],
+                                   example_input=torch.zeros(2, 3, 32, 32), title=f"Training report: {r['model']}")
+        else:
+            out += training_report(run, "compared", classes=classes, settings=settings, members=members,
+                                   model=models[grp[0]["model"]], example_input=torch.zeros(2, 3, 32, 32),
+                                   same_architecture=False, title="Training report: the compared models")
+    return out
 
 
 def sweep_section(cfg, run, width_rows, size_rows, rows) -> Section:
@@ -222,14 +251,16 @@ def _has_pointwise(model) -> bool:
         return False
 
 
-def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, cost_rows, test_metrics, tds, val_metrics) -> list[Section]:
+def report(cfg, run, ds, train, val, test, rows, models, width_rows, size_rows, cost_rows, test_metrics, tds, preds,
+           n_train_shown) -> list[Section]:
     n_val, majority = len(val[1]), float(np.bincount(np.asarray(val[1])).max()) / max(1, len(val[1]))
     for r in rows + list(width_rows) + list(size_rows):  # a model at chance level is shown, never interpreted
         r["at_chance"] = chance_from_counts(round(r["val_acc"] * n_val), n_val, majority)["at_chance"]
     sections = [summary_section(cfg, train, val, test, rows, tds), data_section(cfg, run, ds, train, val, test, tds, rows),
-                comparison_section(cfg, run, rows, test), validation_confusion(cfg, run, rows, val_metrics, ds.classes)]
+                comparison_section(cfg, run, rows, test)]
     if test is not None:
         sections.append(test_section(cfg, run, rows, test_metrics, ds.classes))
+    sections += standard_reports(cfg, run, rows, preds, ds.classes, n_train_shown, models)
     if cfg.sweeps and (width_rows or size_rows):
         sections.append(sweep_section(cfg, run, width_rows, size_rows, rows))
     sections.append(cost_section(run, cost_rows))
