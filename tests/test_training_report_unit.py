@@ -197,3 +197,11 @@ def test_the_kept_epoch_sentence_has_a_branch_per_case():
     no_val = [{"epoch": 1, "train_loss": 1.0}]
     assert "no validation accuracy was recorded" in TR._epochs_sentence("T", no_val, None, False)
     assert "after the last epoch are used (no selection" in TR._epochs_sentence("T", h, 3, True)
+
+
+def test_fit_steps_prefers_the_count_fit_logged():
+    from tamrin.train import TrainConfig
+
+    tc = TrainConfig(epochs=3, batch_size=10)
+    assert TR.fit_steps(95, tc, 3) == 30
+    assert TR.fit_steps(95, tc, 3, history=[{"epoch": 3, "steps": 27}]) == 27  # e.g. a budgeted run cut short

@@ -168,7 +168,7 @@ def run(cfg: Config, run) -> list[Section]:
     settings = train_config_settings(
         cfg.train, loss=f"cross-entropy; centre: + {cfg.centre_lambda:g}·½‖x − c_y‖² (centres moved with α = {cfg.centre_alpha:g}); "
                         f"PEDCC: logits {cfg.pedcc_scale:g}·cos to fixed centroids + {cfg.pedcc_lambda:g}·‖x̂ − c_y‖²",
-        steps=fit_steps(len(train[1]), cfg.train, n_hist), epochs=n_hist,
+        steps=fit_steps(len(train[1]), cfg.train, n_hist, history=next(iter(members.values()))["history"]), epochs=n_hist,
         preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, each split standardised with its own "
                       "mean and std", augmentation="none",
         extra={"models": f"{len(members)}: every loss ({', '.join(LABELS[h] for h in HEADS)}) × feature size d ∈ "

@@ -184,7 +184,7 @@ def run(cfg: Config, run) -> list[Section]:
     run.write_json("committee.json", {"raw": raw, "width": wn, "widths": widths, "measured_widths": measured_w})
     first = next(iter(raw_members.values()))
     settings = train_config_settings(
-        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(tr), cfg.train, len(first["history"])),
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(tr), cfg.train, len(first["history"]), history=first["history"]),
         epochs=len(first["history"]),
         preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, standardised with each member's "
                       "training mean and std; width-normalised members: each digit's bounding box rescaled to w pixels wide first",

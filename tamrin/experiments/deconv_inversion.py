@@ -184,7 +184,7 @@ def _standard(cfg, run, ds, model, res, train, val, test) -> list[Section]:
     from tamrin.report.training_report import fit_steps, train_config_settings, training_report
 
     settings = train_config_settings(
-        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(res.history)),
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(res.history), history=res.history),
         epochs=len(res.history), augmentation="random 32x32 crop of the 4-pixel zero-padded image + horizontal flip (p = 0.5)",
         preprocessing="pixels scaled to [0, 1], then normalised per channel with the CIFAR-10 mean and std",
         extra={"model": f"{cfg.model}, width ×{cfg.width:g}"})

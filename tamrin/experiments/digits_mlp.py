@@ -97,7 +97,7 @@ def run(cfg: Config, run) -> list[Section]:
     probs = {name: _probs(model, x) for name, x in (("train", x_tr), ("validation", x_va), ("test", x_te))}
     labels = {"train": y_tr.numpy(), "validation": y_va.numpy(), "test": y_te.numpy()}
     settings = train_config_settings(
-        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(y_tr), cfg.train, len(res.history)),
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(y_tr), cfg.train, len(res.history), history=res.history),
         epochs=len(res.history),
         preprocessing=f"pixels scaled to [0, 1], then standardised with the training mean {mean:.4f} and std {std:.4f}",
         augmentation="none", extra={"dropout": cfg.dropout, "hidden layers": ", ".join(map(str, cfg.hidden))})

@@ -143,7 +143,7 @@ def _standard(cfg, run, model, fitted, train, val, hard) -> list[Section]:
     from tamrin.train import predict
 
     settings = train_config_settings(
-        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(fitted.history)),
+        cfg.train, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), cfg.train, len(fitted.history), history=fitted.history),
         epochs=len(fitted.history), augmentation="none",
         preprocessing=f"generated 32x32 images, background 0.3 + Gaussian pixel noise σ = {cfg.noise:g} (test: σ = {cfg.hard_noise:g}); "
                       "no further scaling")

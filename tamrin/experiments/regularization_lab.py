@@ -135,7 +135,7 @@ def standard_sections(cfg, run, fits: dict, train, val) -> list[Section]:
                                   "validation": (val[1], predict(r.model, val[0]).argmax(1))}} for k, r in chosen.items()}
         n_ep = len(next(iter(chosen.values())).history)
         settings = train_config_settings(
-            tc, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), tc, n_ep), epochs=n_ep,
+            tc, loss="cross-entropy (mean over the batch)", steps=fit_steps(len(train[1]), tc, n_ep, history=next(iter(chosen.values())).history), epochs=n_ep,
             preprocessing=f"pixels scaled to [0, 1], average-pooled to {cfg.size}×{cfg.size}, standardised", augmentation="none",
             extra={"models": ", ".join(chosen), "test split": "none: every study is measured on the validation split"})
         settings["optimizer steps"] = f"{settings['optimizer steps']:,} per model"

@@ -50,8 +50,11 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "model"
 
 
-def fit_steps(n_train: int, tc, epochs_run: int, steps_per_epoch: int | None = None) -> int:
-    """Optimizer steps that `tamrin.train.fit` took: ceil(n / batch) per epoch (capped by max_steps_per_epoch)."""
+def fit_steps(n_train: int, tc, epochs_run: int, steps_per_epoch: int | None = None, history=None) -> int:
+    """Optimizer steps `tamrin.train.fit` took: the count its epoch records carry ("steps", cumulative) when
+    `history` is given and has it, else ceil(n / batch) per epoch (capped by max_steps_per_epoch) times epochs."""
+    if history and history[-1].get("steps") is not None:
+        return int(history[-1]["steps"])
     per = steps_per_epoch if steps_per_epoch is not None else math.ceil(n_train / tc.batch_size)
     if getattr(tc, "max_steps_per_epoch", 0):
         per = min(per, tc.max_steps_per_epoch)
