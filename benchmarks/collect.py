@@ -4,10 +4,12 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "cifar10", "fer", "fer_dead_units", "fer_recipes", "amp", "labs"]
+ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "cifar10_budget", "cifar10", "fer_budget", "fer", "fer_dead_units",
+         "fer_recipes", "amp", "labs"]
 
 HEADER = """# Benchmarks
 
@@ -33,6 +35,8 @@ def main() -> None:
         lines = text.splitlines()
         # demote the file's own headings by one level and anchor it
         lines = [("#" + ln if ln.startswith("#") else ln) for ln in lines]
+        # images next to the table's .md file are linked from the repository root here
+        lines = [re.sub(r"\]\((?!https?:|/|benchmarks/)([^)]+\.png)\)", r"](benchmarks/\1)", ln) for ln in lines]
         body.append(f'<a id="{n.replace("_", "-")}"></a>\n')
         body.append("\n".join(lines))
         body.append("")

@@ -133,3 +133,17 @@ def test_unknown_test_class_and_broken_test_folder_are_errors(tmp_path, monkeypa
         exp_data.load_data(cfg, Run(tmp_path / "c", "cnn-cifar10", quiet=True))
     with pytest.raises(UserError, match="does not exist"):
         exp_data.load_data(_tiny(test_dir=str(tmp_path / "nowhere")), Run(tmp_path / "d", "cnn-cifar10", quiet=True))
+
+
+def test_scatter_labels_do_not_overlap():
+    from tamrin.experiments.cnn_cifar10 import figures as cf
+
+    pts = {"width alpha": [(10e6, 0.50, "a=1.0"), (10.5e6, 0.505, "a=0.75"), (11e6, 0.50, "a=0.5")],
+           "resolution rho": [(10.2e6, 0.502, "32px"), (10.8e6, 0.498, "28px")], "models": [(10.3e6, 0.501, "mobilenet_v1")]}
+    fig = cf.accuracy_vs_macs(pts)
+    ax = fig.axes[0]
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts]
+    assert len(boxes) == 6
+    overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert overlaps <= 1  # six labels within 10% on x and 1 point on y: at most one pair may still touch

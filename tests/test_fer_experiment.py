@@ -1,5 +1,6 @@
 """The fer experiment end to end on a tiny synthetic image folder (3 classes of 16x16 RGB, a test split):
 proves nothing assumes 7 classes, 48 px or greyscale. Also: cached features equal recomputation."""
+import dataclasses
 import json
 
 import numpy as np
@@ -61,8 +62,8 @@ def test_experiment_end_to_end_on_tiny_rgb_folder(tmp_path, monkeypatch):
     titles = " | ".join(s.title for s in sections).lower()
     for words in ("comparison", "class balance", "augmentation", "cam", "grad-cam", "improvement", "vgg16 transfer (width-reduced ×0.125): test"):
         assert words in titles, words
-    for fig in ("samples", "augmented", "class_balance", "hg_vgg_train_confusion", "hg_vgg_validation_roc",
-                "vgg16_test_confusion", "explain_cam_examples", "explain_gradcam_examples"):
+    for fig in ("samples", "augmented", "class_balance", "hg_vgg_confusion_train", "hg_vgg_validation_roc",
+                "vgg16_confusion_test", "explain_cam_examples", "explain_gradcam_examples"):
         assert (out / "figures" / f"{fig}.png").is_file(), fig
     assert (out / "cache" / "vgg16_features_train.pt").is_file() and (out / "report.html").is_file()
     # the CIFAR-10-pretrained backbone is saved (BN folded: plain VGG16 keys) and reusable by another run
@@ -264,7 +265,9 @@ def test_smoke_report_deviations_counts_test_split_and_improvements(tmp_path, mo
     assert {(r["model"], r["split"]) for r in head} == {(m["name"], sp) for m in res["models"] for sp in ("validation", "test")}
     assert all(r["accuracy"] == rows[t]["splits"][r["split"]]["accuracy"] for t in rows for r in head if r["model"] == rows[t]["name"])
     titles = [s.title for s in sections]
-    assert "Confusion matrix (Compact VGG, GAP head, test)" in titles
+    gap_report = next(s for s in sections if s.title == "Training report: Compact VGG, GAP head")  # the standard report
+    assert {b.tag for b in gap_report.blocks if b.kind == "figure"} >= {"curves", "confusion:train", "confusion:validation",
+                                                                      "confusion:test"}
     captions = [b.caption for s in sections for b in s.blocks if b.kind in ("figure", "table")]
     assert not [t for t in titles + captions if "hg_vgg" in t or "vgg16_" in t]  # no internal tags in headings or captions
     for title in ("An improvement suggested by the CAM statistics, tried and measured", "An improvement not derived from the maps: flip test-time augmentation, measured"):
@@ -380,3 +383,28 @@ def test_comparison_text_reports_the_test_split_when_it_was_evaluated():
     assert "B the most (300" in text and "100x the largest network trained here" in text
     head = next(b for b in s.blocks if b.kind == "table" and "split" in b.columns)
     assert [(r[0], r[1]) for r in head.rows] == [("A", "validation"), ("A", "test"), ("B", "validation"), ("B", "test")]
+
+
+def _class_folders(root, classes, n=2, size=16):
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(np.full((size, size, 3), 40 * i, np.uint8)).save(root / name / f"{i}.png")
+
+
+def test_test_dir_key_and_class_matching_by_name(tmp_path):
+    """test_dir names a test split elsewhere; its class folders are matched to train's by name (a missing class keeps
+    the other numbers), and a class train does not have is an error."""
+    from tamrin.experiments._fer_data import load_face_data
+
+    make_folder(tmp_path / "faces", per_split={"train": 4, "validation": 3})
+    _class_folders(tmp_path / "elsewhere" / "heldout", ("grin", "wow"))
+    cfg = dataclasses.replace(tiny_config(tmp_path / "faces"), test_dir=str(tmp_path / "elsewhere" / "heldout"))
+    with pytest.warns(UserWarning, match="no images of class"):
+        d = load_face_data(cfg, None)
+    assert d.classes == ["calm", "grin", "wow"] and sorted(set(d.y["test"].tolist())) == [1, 2]
+    _class_folders(tmp_path / "odd" / "heldout", ("grin", "zebra"))
+    with pytest.raises(UserError, match="zebra"):
+        load_face_data(dataclasses.replace(cfg, test_dir=str(tmp_path / "odd" / "heldout")), None)
+    with pytest.raises(UserError, match="test_dir"):
+        load_face_data(dataclasses.replace(cfg, test_dir=str(tmp_path / "nowhere")), None)

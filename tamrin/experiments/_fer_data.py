@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -32,14 +34,19 @@ def load_face_data(cfg, run) -> FaceData:
     root = face_folder(cfg.data_dir)
     mode = None if cfg.color_mode == "auto" else cfg.color_mode
     size = cfg.image_size or None
-    splits = ["train", "validation"] + (["test"] if (root / "test").is_dir() else [])
-    ds = {s: load_image_folder(root, s, size=size, mode=mode, run=run) for s in splits}
-    classes = ds["train"].classes
-    for s in splits[1:]:
-        if ds[s].classes != classes:
-            from tamrin.errors import UserError
+    test_root = Path(cfg.test_dir).expanduser() if cfg.test_dir else root / "test"
+    if cfg.test_dir and not test_root.is_dir():
+        from tamrin.errors import UserError
 
-            raise UserError(f"{root}/{s} has classes {ds[s].classes}, but train/ has {classes}: the class folders must match")
+        raise UserError(f"test_dir {test_root} is not a folder of class folders")
+    splits = ["train", "validation"] + (["test"] if test_root.is_dir() else [])
+    ds = {"train": load_image_folder(root, "train", size=size, mode=mode, run=run)}
+    classes = ds["train"].classes
+    # the other splits are labelled with train's class list, matched by folder name: a split missing a class keeps
+    # every other class's number; a class train does not have is an error (tamrin.data.folder.align_classes)
+    ds["validation"] = load_image_folder(root, "validation", size=size, mode=mode, run=run, classes=classes)
+    if "test" in splits:
+        ds["test"] = load_image_folder(test_root.parent, test_root.name, size=size, mode=mode, run=run, classes=classes)
     if mode is None:  # "auto": one mode for every split (grey only if all splits are grey)
         c = max(d.images.shape[3] for d in ds.values())
         for d in ds.values():

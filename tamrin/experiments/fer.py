@@ -27,7 +27,8 @@ from tamrin.models import create
 from tamrin.models.weights import hash_prefix_from_name
 from tamrin.registry import Experiment
 from tamrin.report import Section
-from tamrin.report.standard import architecture_section, evaluate_classification, training_section
+from tamrin.report.standard import architecture_section, evaluate_classification
+from tamrin.report.training_report import fit_steps, train_config_settings, training_report
 from tamrin.train import TrainConfig, fit
 
 ANCHORS = ("Reference points (not measured here): Hewitt & Gunes' VGG-style network reaches 58% accuracy, 0.58 macro-F1 "
@@ -78,6 +79,7 @@ class Config:
     # a folder with train/ and validation/ class folders and, optionally, test/ (e.g. FER2013 PrivateTest): when present
     # it is evaluated and reported beside validation everywhere ("" = the shared FER2013 subset, which has no test/)
     data_dir: str = ""
+    test_dir: str = ""  # a test split elsewhere (a folder of class folders); "" = data_dir's test/ when it has one
     image_size: int = 48        # side of the compact VGGs' input (the paper: 128); 0 = keep the files' size
     color_mode: str = "auto"    # "L", "RGB" or "auto" (from the files)
     train_per_class: int = 0    # at most this many training images per class (0 = all)
@@ -120,6 +122,10 @@ class Config:
                    transfer=TransferConfig(size=32, width=0.125, cifar_images=200, pretrain=q(1, 5e-4),
                                            head=q(2, 1e-3, 64), finetune=q(1, 1e-4)))
 
+    def config_notes(self) -> list[str]:
+        return ["A test split is evaluated automatically when one exists: test/<class>/ beside train/ and validation/, or "
+                "the folder test_dir names (class folders matched to train's by name). Models are selected on validation only."]
+
     def validate(self):
         if self.color_mode not in ("auto", "L", "RGB"):
             raise UserError(f"color_mode must be auto, L or RGB, got {self.color_mode!r}")
@@ -135,16 +141,42 @@ class Config:
         self.augment.validate()
 
 
-def _model_sections(run, tag, title, d, probs, history, level=2):
+def _model_sections(run, tag, title, d, probs, level=2):
+    """Metrics, ROC and per-class tables per split (the confusion matrices are in the standard report)."""
     out, metrics = [], {}
     for split in d.y:  # headings and captions name the model and split in words; the files keep the tag
         m, secs = evaluate_classification(run, f"{tag}_{split}", d.y[split].numpy(), probs[split], d.classes,
-                                          history=history if split == "validation" else None,
                                           title=f"{title}: {SPLIT_NAMES[split]}", level=level, roc_curve=True,
-                                          label=f"{title}, {SPLIT_NAMES[split]}")
+                                          label=f"{title}, {SPLIT_NAMES[split]}", confusion_matrix=False)
         metrics[split] = m
         out += secs
     return metrics, out
+
+
+def _standard_report(cfg, run, d, tag, name, res, probs, cw, tr) -> list[Section]:
+    """The course's standard training report of one network: curves, confusion per split, settings, architecture."""
+    n_train = len(d.y["train"])
+    if tag == "vgg16":
+        tc = cfg.transfer.finetune if tr["finetune"] else cfg.transfer.head
+        head_ep = len(tr["head"].history)
+        steps = fit_steps(n_train, cfg.transfer.head, head_ep, history=tr["head"].history) + (
+            fit_steps(n_train, tc, len(tr["finetune"].history), history=tr["finetune"].history) if tr["finetune"] else 0)
+        best = tr["head"].best_epoch if tr["kept"] == "head" else head_ep + tr["finetune"].best_epoch
+        extra = {"stages": f"head on cached frozen-backbone features ({head_ep} epochs), then fine-tuning "
+                           f"({len(tr['finetune'].history) if tr['finetune'] else 0} epochs); kept: {tr['kept']}"}
+        aug = cfg.augment.describe() + " (fine-tuning only; the head trains on un-augmented cached features)"
+    else:
+        tc = cfg.compact if tag == "hg_vgg" else cfg.gap
+        steps, best, extra, aug = fit_steps(n_train, tc, len(res.history), history=res.history), res.best_epoch, {}, cfg.augment.describe()
+    settings = train_config_settings(
+        tc, loss="cross-entropy" + (" with class weights (inverse frequency)" if cw is not None else ""), steps=steps,
+        epochs=len(res.history), preprocessing="grey pixels scaled to [0, 1]" + (", resized for the backbone" if tag == "vgg16" else ""),
+        augmentation=aug, extra={**extra, "time budget (s)": (f"{tc.budget_s:g} (schedule planned over it)" if tc.budget_s else
+                                             f"{tc.time_budget_s:g} (checked after each epoch)" if tc.time_budget_s else "off")})
+    splits = {SPLIT_NAMES[sp]: (d.y[sp].numpy(), probs[sp]) for sp in d.y}
+    # no model here: the architecture section above names the network its parameter count counts
+    return training_report(run, tag, classes=d.classes, settings=settings, history=res.history, best_epoch=best,
+                           splits=splits, title=f"Training report: {name}", level=2)
 
 
 COMPACT = {"hg_vgg": "Compact VGG (Hewitt & Gunes)", "hg_vgg_gap": "Compact VGG, GAP head"}
@@ -244,15 +276,9 @@ def run(cfg: Config, run) -> list[Section]:
                      f"{cfg.dropout_fc:g} before the dense layers; the weights of the best validation epoch ({res.best_epoch}) are kept.")
         label = net_label(name, example.shape[1:], k)  # which network a parameter count counts, everywhere
         sec_list = [sec, architecture_section(model, example, level=2, name=label)]
-        if tag == "hg_vgg":
-            sec_list += training_section(
-                "Training set-up", level=2, loss_fn=torch.nn.CrossEntropyLoss(weight=cw), optimizer=cfg.compact.optimizer,
-                optimizer_params={"lr": cfg.compact.lr, "weight_decay": cfg.compact.weight_decay},
-                scheduler=f"{cfg.compact.schedule} (per step)", epochs=cfg.compact.epochs, batch_size=cfg.compact.batch_size,
-                splits={s: len(y) for s, y in d.y.items()}, preprocessing="pixels scaled to [0, 1]",
-                augmentation=cfg.augment.describe())
-        metrics, evs = _model_sections(run, tag, name, d, probs, res.history)
-        sections += sec_list + evs
+        std = _standard_report(cfg, run, d, tag, name, res, probs, cw, tr)
+        metrics, evs = _model_sections(run, tag, name, d, probs)
+        sections += sec_list + std + evs
         mm = measure(model, example)
         v = metrics["validation"]
         rows.append({"tag": tag, "name": name, "network": label, **mm, "seconds": res.seconds, "acc": v["accuracy"],

@@ -55,6 +55,7 @@ class Config:
     val_fraction: float = 0.1
     augment: bool = True  # random crop (4-pixel padding) + horizontal flip; fast_cnn: 2-pixel translation + alternating flip
     tta: int = 2  # test-time augmentation of the final evaluation: 0 none, 1 mirror, 2 mirror + 1-pixel shifts
+    train_shown: int = 5000  # training images whose predictions make the train-split confusion matrix
     latency_repeats: int = 20
     cost_channels: tuple[int, ...] = (32, 64, 128, 256, 512)
     onnx: bool = True
@@ -70,22 +71,22 @@ class Config:
         # every part of hw4.p2 in under 2 hours on the 2-core course CPU: 15 min for the fast CNN, 10 min for
         # each other model, 6.5 min for each of the 4 extra sweep trainings (~92 min of training + measurements)
         return cls(widths=(1.0, 0.5, 0.25), sizes=(32, 24, 16), sweep_budget_s=390, latency_repeats=10,
-                   train=_cpu_train(600), fast_train=recipes.airbench(900, progress=True))
+                   train=_cpu_train(600), fast_train=recipes.airbench(900, batch_size=512, progress=True))
 
     @classmethod
     def quick(cls) -> "Config":
-        # ~3 minutes on the 2-core CPU: the fast CNN (half width) gets 50 s, every other training 15 s, all on
+        # ~3 minutes on the 2-core CPU: the fast CNN (half width) gets 50 s, every other training 12 s, all on
         # the full 45,000 training images; all end clearly above chance (measured in BENCHMARKS.md)
-        return cls(width=0.25, fast_width=0.5, widths=(0.5, 0.25), sizes=(32, 16), sweep_budget_s=15, latency_repeats=3,
-                   cost_channels=(32, 128), tta=1,
-                   train=recipes.budgeted(15, batch_size=128, lookahead=False, progress=False),
-                   fast_train=recipes.airbench(50, progress=False))
+        return cls(width=0.25, fast_width=0.5, widths=(0.5, 0.25), sizes=(32, 16), sweep_budget_s=12, latency_repeats=3,
+                   cost_channels=(32, 128), tta=1, train_shown=1000,
+                   train=recipes.budgeted(12, batch_size=128, lookahead=False, progress=False),
+                   fast_train=recipes.airbench(50, batch_size=512, progress=False))
 
     @classmethod
     def smoke(cls) -> "Config":  # a few steps, for tests (tests/test_resume_all.py)
         short = dict(epochs=2, batch_size=32, threads=1, progress=False, max_steps_per_epoch=3)
-        return cls(subset=200, models=("fast_cnn", "mobilenet_v1"), width=0.25, fast_width=0.25, widths=(0.25,), sizes=(16,),
-                   latency_repeats=1, cost_channels=(32,), onnx=False, tta=1, train=TrainConfig(
+        return cls(subset=200, train_shown=100, models=("fast_cnn", "mobilenet_v1"), width=0.25, fast_width=0.25,
+                   widths=(0.25,), sizes=(16,), latency_repeats=1, cost_channels=(32,), onnx=False, tta=1, train=TrainConfig(
                        lr=0.05, weight_decay=5e-4, schedule="cosine", label_smoothing=0.1, channels_last=True, **short),
                    fast_train=recipes.airbench(amp=False, **short))
 
@@ -106,6 +107,8 @@ class Config:
             raise UserError(f"subset must be 0 (all) or at least 100 images, got {self.subset}")
         if self.tta not in (0, 1, 2):
             raise UserError(f"tta must be 0 (none), 1 (mirror) or 2 (mirror + shifts), got {self.tta}")
+        if self.train_shown < 1:
+            raise UserError(f"train_shown must be at least 1 image, got {self.train_shown}")
         if self.sweep_budget_s < 0:
             raise UserError(f"sweep_budget_s must be >= 0, got {self.sweep_budget_s}")
         self.train.validate()
@@ -113,9 +116,6 @@ class Config:
 
     def config_notes(self) -> list[str]:
         return [TEST_SPLIT_NOTE]
-
-
-TRAIN_SHOWN = 5000  # training images whose predictions make the train-split confusion matrix
 
 
 def _train_subset(y: torch.Tensor, n: int, seed: int):
@@ -132,7 +132,7 @@ def run(cfg: Config, run) -> list[Section]:
     ds, (x_tr, y_tr), (x_va, y_va), test, tds = load_data(cfg, run)
     run.info(f"cnn-cifar10: {len(y_tr)} train / {len(y_va)} validation images from {ds.source}")
     rows, models, test_metrics, preds = [], {}, {}, {}
-    shown = torch.as_tensor(_train_subset(y_tr, TRAIN_SHOWN, cfg.seed))  # fixed training images for the train confusion
+    shown = torch.as_tensor(_train_subset(y_tr, cfg.train_shown, cfg.seed))  # fixed training images for the train confusion
     for name in cfg.models:
         width = cfg.fast_width if name == "fast_cnn" else cfg.width
         model, row = train_one(cfg, run, name, width, 32, (x_tr, y_tr), (x_va, y_va), name)
@@ -140,7 +140,8 @@ def run(cfg: Config, run) -> list[Section]:
         models[name] = model
         _, p_tr = evaluate_split(cfg, model, row, (x_tr[shown], y_tr[shown]), ds.classes, "train_shown")
         _, p_va = evaluate_split(cfg, model, row, (x_va, y_va), ds.classes, "val_tta")  # with cfg.tta
-        preds[name] = {"train": (y_tr[shown].numpy(), p_tr), "validation": (y_va.numpy(), p_va)}
+        part = f"train ({len(shown):,} fixed images of {len(y_tr):,})" if len(shown) < len(y_tr) else "train"
+        preds[name] = {part: (y_tr[shown].numpy(), p_tr), "validation": (y_va.numpy(), p_va)}
         if test is not None:
             test_metrics[name], p_te = evaluate_split(cfg, model, row, test, ds.classes, "test")
             preds[name]["test"] = (test[1].numpy(), p_te)

@@ -19,8 +19,6 @@ def accuracy_vs_macs(points: dict[str, list[tuple[float, float, str]]], title: s
         pts = sorted(pts)
         ax.plot([p[0] / 1e6 for p in pts], [100 * p[1] for p in pts], marker=marker, label=name,
                 linestyle="-" if len(pts) > 1 and name != "models" else "none")
-        for m, a, lab in pts:
-            ax.annotate(lab, (m / 1e6, 100 * a), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("multiply-adds per image (millions, log scale)")
     ax.set_ylabel("validation accuracy (%)")
@@ -28,7 +26,34 @@ def accuracy_vs_macs(points: dict[str, list[tuple[float, float, str]]], title: s
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    place_labels(ax, [(m / 1e6, 100 * a, lab) for pts in points.values() for m, a, lab in pts])
     return fig
+
+
+# candidate label positions around a point (offset in points, horizontal alignment), tried in this order
+_OFFSETS = [((5, 4), "left"), ((5, -11), "left"), ((-5, 4), "right"), ((-5, -11), "right"),
+            ((5, 14), "left"), ((-5, 14), "right"), ((5, -21), "left"), ((-5, -21), "right")]
+
+
+def place_labels(ax, points: list[tuple[float, float, str]], fontsize: float = 8) -> list:
+    """Annotate each (x, y, text) at the first candidate offset whose box overlaps no label placed before
+    (nor the points themselves); the last candidate when every one collides. Returns the text artists."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    dots = [ax.transData.transform((x, y)) for x, y, _ in points]
+    placed, texts = [], []
+    for x, y, lab in points:
+        for (dx, dy), ha in _OFFSETS:
+            t = ax.annotate(lab, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=fontsize)
+            box = t.get_window_extent(renderer).expanded(1.05, 1.1)
+            hits_dot = any(box.contains(px, py) for px, py in dots)
+            if not hits_dot and not any(box.overlaps(b) for b in placed):
+                break
+            if (dx, dy) != _OFFSETS[-1][0]:
+                t.remove()
+        placed.append(box)
+        texts.append(t)
+    return texts
 
 
 def cost_ratio(rows: list[dict]) -> plt.Figure:

@@ -82,13 +82,8 @@ def data_section(cfg, run, ds, train, val, test, tds, rows) -> Section:
     if test is not None:
         splits["test"] = test[1].numpy()
     s.table(*split_table(splits, ds.classes), "Images per class in each split.")
-    shown = {}
-    for r in rows:  # one settings table per distinct recipe
-        key = "fast_cnn" if r["model"] == "fast_cnn" else "others"
-        shown.setdefault(key, r)
-    for key, r in shown.items():
-        who = "fast_cnn" if key == "fast_cnn" else ", ".join(x["model"] for x in rows if x["model"] != "fast_cnn")
-        s.table(["setting", "value"], recipe_rows(cfg, r["model"], r), f"Training settings of {who} (lengths as run for {r['model']}).")
+    s.text("The training settings of each recipe are in the training reports below (fast_cnn's own; one shared by the "
+           "compared models).")
     per = [np.flatnonzero(ds.labels == c)[:3] for c in range(len(ds.classes))]  # a column per class
     pick = np.array([p[i] for i in range(3) for p in per if i < len(p)], dtype=int)
     grid = figs.image_grid(ds.images[pick], [ds.classes[int(i)] for i in ds.labels[pick]], ncols=min(10, len(ds.classes)))
