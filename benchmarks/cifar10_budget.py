@@ -99,7 +99,8 @@ def write_md(res: dict) -> str:
              "Train 45,000 / validation 5,000 images of the CIFAR-10 training split (stratified, seed 0); validation "
              "accuracy with test-time augmentation (mirror + 1-pixel shifts) after training for the budget; "
              "`train s` is the fit's wall clock (steps + per-epoch validation), `eval s` the final TTA pass. "
-             "Each run ran alone on the machine; the load average at its start and end is recorded.", "",
+             "Each run ran alone on the machine; the load average at its start and end is recorded (about 2.0 is the run's "
+             "own two threads).", "",
              "Reproduce: `PYTHONPATH=. python benchmarks/cifar10_budget.py --run MODEL:WIDTH:BUDGET_S --threads 2`.", "",
              "| model | width | budget s | train s | epochs | steps | val acc (TTA) | val acc (no TTA) | eval s | bf16 | threads | load start/end | date |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
@@ -126,10 +127,13 @@ def targets_text(runs: list[dict]) -> str:
         best = max(ok, key=lambda r: r["val_acc"], default=None)
         if best is None:
             out.append(f"Target >= {acc:.0%} in <= {budget // 60} min: not measured.")
-        else:
-            verdict = "met" if best["val_acc"] >= acc else "NOT met"
-            out.append(f"Target >= {acc:.0%} in <= {budget // 60} min: {verdict} (best {best['val_acc']:.2%}, fast_cnn width "
-                       f"{best['width']:g}, {best['train_s']:.0f} s of training + {best['eval_s']:.0f} s TTA evaluation).")
+        else:  # met without TTA inside the budget, or with TTA when training + the TTA pass fit the budget
+            plain = best["val_acc_no_tta"] >= acc
+            with_tta = best["val_acc"] >= acc and best["train_s"] + best["eval_s"] <= budget * 1.05
+            verdict = "met" if plain or with_tta else "NOT met"
+            out.append(f"Target >= {acc:.0%} in <= {budget // 60} min: {verdict} (fast_cnn width {best['width']:g}: "
+                       f"{best['val_acc_no_tta']:.2%} after {best['train_s']:.0f} s of training, {best['val_acc']:.2%} with "
+                       f"TTA, which adds a {best['eval_s']:.0f} s evaluation).")
     return " ".join(out)
 
 

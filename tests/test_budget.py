@@ -155,3 +155,17 @@ def test_budget_is_replanned_within_an_epoch_when_the_machine_slows_down():
     res = fit(SlowsDown(), (x[:1900], y[:1900]), (x[1900:], y[1900:]), cfg)  # 190 steps per epoch: all in epoch 1
     assert time.perf_counter() - t0 < 1.5 * 1.25 + 0.3
     assert len(res.history) == 1 and res.history[-1]["steps"] == res.steps < 190
+
+
+def test_recipes_are_valid_train_configs():
+    from tamrin.train import recipes
+    from tamrin.train.precision import cpu_has_bf16
+
+    a = recipes.airbench(300, batch_size=512)
+    a.validate()
+    assert a.budget_s == 300 and a.epochs >= 200 and a.lr == pytest.approx(0.75)  # 1.5 per 1,024 images, scaled
+    assert a.lr * a.weight_decay == pytest.approx(0.001)  # airbench's shrink per step, scaled with the batch too
+    assert a.amp == cpu_has_bf16() and a.bias_lr_scale == 64 and a.lookahead and a.schedule == "triangle"
+    b = recipes.budgeted(0, epochs=7)
+    b.validate()
+    assert b.epochs == 7 and b.budget_s == 0 and b.schedule == "onecycle"

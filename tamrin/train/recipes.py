@@ -18,6 +18,11 @@ __all__ = ["airbench", "budgeted"]
 
 
 def _amp(device: str) -> bool:
+    """Mixed precision where it is native: on CUDA/MPS, and on a CPU only with bf16 instructions."""
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available() or cpu_has_bf16()
     return device != "cpu" or cpu_has_bf16()
 
 
