@@ -43,7 +43,7 @@ class StepPlan:
     def epochs(self) -> int:
         return math.ceil(self.total / self.steps_per_epoch)
 
-    def replan(self, steps_done: int, step_s: float, eval_s: float, elapsed_s: float) -> None:
+    def replan(self, steps_done: int, step_s: float, eval_s: float, elapsed_s: float, passes_done: int | None = None) -> None:
         """Set total so that steps_done + the remaining steps and their validation passes end at budget_s.
 
         step_s: measured seconds per optimizer step; eval_s: seconds of one validation pass (0 if none yet).
@@ -52,9 +52,10 @@ class StepPlan:
             return
         left = self.budget_s - elapsed_s
         spe, step_s = self.steps_per_epoch, max(step_s, 1e-9)
+        done = steps_done // spe if passes_done is None else passes_done  # validation passes already run
 
-        def cost(n: int) -> float:  # n more steps and the validation passes of the epochs they reach
-            return n * step_s + (math.ceil((steps_done + n) / spe) - steps_done // spe) * eval_s
+        def cost(n: int) -> float:  # n more steps and the validation passes still to come (the current epoch's too)
+            return n * step_s + (math.ceil((steps_done + n) / spe) - done) * eval_s
 
         n = max(0, min(int(left / (step_s + eval_s / spe)) + 1, self.max_total - steps_done))
         while n > 0 and cost(n) > left:  # the passes make the cost a staircase: step down onto it

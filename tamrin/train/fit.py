@@ -257,6 +257,17 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             scaler.step(opt)  # skips the step when float16 gradients overflowed
             scaler.update()
+            if step > 0 or epoch > 1:  # the very first step (allocations, kernel choice) is not the speed
+                step_time += time.perf_counter() - ts
+                recent.append(time.perf_counter() - ts)
+            last_of_epoch = step + 1 == steps_per_epoch
+            if plan.budget_s and recent and (last_of_epoch or (step >= CALIBRATION_STEPS and (step - CALIBRATION_STEPS) % replan_every == 0)):
+                # after a few timed steps, several times an epoch and at its last step, BEFORE the scheduler sets the
+                # next rate: a machine that slows down shortens the plan before the budget is gone, and the run's
+                # last step still gets the schedule's last rate
+                per_step = sum(recent) / len(recent)  # the recent speed, not the run's average
+                plan.replan(sched.last_epoch + 1, per_step, eval_s or per_step * _eval_steps(val, cfg, local_bs),
+                            elapsed + time.perf_counter() - t0, passes_done=epoch - 1)
             sched.step()
             if look is not None:
                 look.step(sched.last_epoch, sched.last_epoch / plan.total)
@@ -265,24 +276,10 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             if out.dim() == 2 and yb.dim() == 1:
                 correct += int((out.argmax(1) == yb).sum())
             seen += n
-            if step > 0 or epoch > 1:  # the very first step (allocations, kernel choice) is not the speed
-                step_time += time.perf_counter() - ts
-                recent.append(time.perf_counter() - ts)
-            if plan.budget_s and step >= CALIBRATION_STEPS and (step - CALIBRATION_STEPS) % replan_every == 0:
-                # first after a few timed steps, then several times an epoch: a machine that slows down mid-epoch
-                # (shared cores) shortens the plan before the budget is gone, not after
-                per_step = sum(recent) / len(recent)  # the recent speed, not the run's average
-                plan.replan(sched.last_epoch, per_step, eval_s or per_step * _eval_steps(val, cfg, local_bs),
-                            elapsed + time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                             ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
         bar.close()
-        if plan.budget_s and sched.last_epoch < plan.total:  # re-plan before validating: this may be the last epoch
-            if not eval_s and val is not None:  # no pass measured yet: estimate from the step time
-                eval_s = sum(recent) / max(1, len(recent)) * _eval_steps(val, cfg, local_bs)
-            plan.replan(sched.last_epoch, sum(recent) / max(1, len(recent)), eval_s,
-                        elapsed + time.perf_counter() - t0 + (eval_s if val is not None else 0.0))
         last = sched.last_epoch >= plan.total
         if last and look is not None:
             look.finish()  # the run ends on the averaged weights, so they are what is validated and kept
