@@ -18,7 +18,7 @@ from tamrin.errors import UserError
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
 from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
-from tamrin.ff.epoch_eval import SUBSET, backprop_eval, ff_settings, standard_history, supervised_eval
+from tamrin.ff.epoch_eval import SUBSET, backprop_eval, baseline_report, ff_settings, standard_history, supervised_eval
 from tamrin.ff.figures import goodness_histograms, layer_curves, margin_histogram
 from tamrin.ff.labels import embed_label, random_wrong_labels
 from tamrin.ff.net import FFNet
@@ -163,18 +163,7 @@ def standard_sections(cfg, run, d, net, hist, layers_used, model, bp_hist) -> li
     out = training_report(run, "ff", history=standard_history(hist), splits=splits, classes=[str(c) for c in range(10)],
                           settings=settings, model=net, title="Standard report: supervised FF", keep="last")
     if model is not None:
-        with torch.no_grad():
-            bsplits = {k: (y.cpu(), model(x).argmax(1).cpu()) for k, x, y in
-                       (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
-        bset = ff_settings(cfg.train, len(d.y_tr), cfg.train.epochs, {"per-epoch curves": "train: running mean over the epoch's "
-                                                                       "batches; validation: the whole validation split"},
-                           preprocessing="pixels scaled to [0, 1] and flattened (no label pixels)",
-                           loss="cross-entropy (mean over the batch)")
-        bset["optimizer"] = f"Adam (lr={cfg.baseline_lr:g}, betas=(0.9, 0.999), weight_decay=0)"
-        bset.pop("layer schedule")
-        out += training_report(run, "backprop", history=standard_history(bp_hist), splits=bsplits,
-                               classes=[str(c) for c in range(10)], settings=bset, model=model,
-                               example_input=d.x_tr[:2], title="Standard report: backprop baseline", keep="last")
+        out += baseline_report(run, cfg, d, model, bp_hist)
     return out
 
 

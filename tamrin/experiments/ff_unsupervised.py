@@ -18,7 +18,8 @@ from tamrin.experiments.ff_supervised import pct, timing
 from tamrin.ff.baseline import mlp, mlp_error, train_backprop
 from tamrin.ff.checks import check_common, one_of
 from tamrin.ff.data import load_flat_mnist, pick_device
-from tamrin.ff.epoch_eval import MONITOR_ITERS, MONITOR_WD, SUBSET, backprop_eval, ff_settings, standard_history, unsupervised_eval
+from tamrin.ff.epoch_eval import (MONITOR_ITERS, MONITOR_WD, SUBSET, backprop_eval, baseline_report, ff_settings,
+                               standard_history, unsupervised_eval)
 from tamrin.ff.figures import goodness_histograms, image_rows, layer_curves, run_length_plot
 from tamrin.ff.net import FFNet
 from tamrin.ff.probe import error_rate, select_softmax
@@ -211,17 +212,7 @@ def standard_sections(cfg, run, d, net, hist, layers, lin, wd, passes, model, bp
             f"its validation subset. The tables and confusion matrices use the final read-out, fitted on all {len(d.y_tr):,} "
             f"training images with weight decay {wd:g}: {final:.4f} on the whole validation split."))
     if model is not None:
-        with torch.no_grad():
-            bsplits = {k: (y.cpu(), model(x).argmax(1).cpu()) for k, x, y in
-                       (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
-        bset = ff_settings(cfg.train, len(d.y_tr), cfg.train.epochs, {"per-epoch curves": "train: running mean over the epoch's "
-                                                                       "batches; validation: the whole validation split"},
-                           preprocessing="pixels scaled to [0, 1] and flattened", loss="cross-entropy (mean over the batch)")
-        bset["optimizer"] = f"Adam (lr={cfg.baseline_lr:g}, betas=(0.9, 0.999), weight_decay=0)"
-        bset.pop("layer schedule")
-        out += training_report(run, "backprop", history=standard_history(bp_hist), splits=bsplits,
-                               classes=[str(c) for c in range(10)], settings=bset, model=model,
-                               example_input=d.x_tr[:2], title="Standard report: backprop baseline", keep="last")
+        out += baseline_report(run, cfg, d, model, bp_hist)
     return out
 
 

@@ -111,3 +111,21 @@ def ff_settings(cfg_train, n_train: int, epochs: int, extra: dict, preprocessing
             "epochs": epochs, "optimizer steps": math.ceil(n_train / cfg_train.batch_size) * epochs,
             "batch size": cfg_train.batch_size, "model selection": "none: the weights after the last epoch are used",
             "preprocessing": preprocessing, "augmentation": "none", **extra}
+
+
+def baseline_report(run, cfg, d, model, history: list[dict]) -> list:
+    """The standard training report of the backprop MLP both FF experiments compare against (Adam, no label pixels)."""
+    from tamrin.report.training_report import training_report
+
+    with torch.no_grad():
+        splits = {k: (y.cpu(), model(x).argmax(1).cpu()) for k, x, y in
+                  (("train", d.x_tr, d.y_tr), ("validation", d.x_va, d.y_va), ("test", d.x_te, d.y_te))}
+    settings = ff_settings(cfg.train, len(d.y_tr), cfg.train.epochs, {"per-epoch curves": "train: running mean over the epoch's "
+                                                                       "batches; validation: the whole validation split"},
+                           preprocessing="pixels scaled to [0, 1] and flattened (no label pixels)",
+                           loss="cross-entropy (mean over the batch)")
+    settings["optimizer"] = f"Adam (lr={cfg.baseline_lr:g}, betas=(0.9, 0.999), weight_decay=0)"
+    settings.pop("layer schedule")
+    return training_report(run, "backprop", history=standard_history(history), splits=splits,
+                           classes=[str(c) for c in range(10)], settings=settings, model=model,
+                           example_input=d.x_tr[:2], title="Standard report: backprop baseline", keep="last")

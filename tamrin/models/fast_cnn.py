@@ -6,7 +6,7 @@ Layout (widths at width_mult=1: 64-256-256, as airbench94):
     3 x [3x3 conv -> 2x2 max-pool -> BN -> GELU -> 3x3 conv -> BN -> GELU]      32 -> 16 -> 8 -> 4
     3x3 max-pool -> linear (no bias), logits scaled by 1/9
 
-Why each piece (all measured by airbench's ablations; here re-implemented, none of its code is used):
+Why each piece (the reasons airbench's write-up gives; re-implemented here, none of its code is used, not ablated here):
 - The whitening layer starts the network with decorrelated, unit-variance 2x2 patches (and their negatives,
   so a ReLU-like unit keeps both signs); it needs no training and saves the epochs a first layer spends
   learning edge detectors. `init_whitening(x)` computes it from training images; until then it is a random

@@ -196,7 +196,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
     ckpt_path = run.checkpoints_dir / f"{tag}.pt" if run is not None else None
     history: list[dict] = []
     start_epoch, best_acc, best_epoch, best_state, bad_epochs, elapsed = 1, -1.0, 0, None, 0, 0.0
-    step_time, eval_s = 0.0, 0.0  # seconds spent in optimizer steps (all epochs) and in the last validation pass
+    eval_s = 0.0  # seconds of the last validation pass (the budget plans with it)
     if ckpt_path is not None and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
         load_model_state(model, ck["model"], f"checkpoint {ckpt_path}")
@@ -211,7 +211,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         set_rng_state(ck["rng"])
         history, best_acc, best_epoch = ck["history"], ck["best_val_acc"], ck["best_epoch"]
         best_state, bad_epochs, elapsed = ck.get("best_model"), ck["bad_epochs"], ck.get("seconds", 0.0)
-        step_time, eval_s = ck.get("step_time", 0.0), ck.get("eval_s", 0.0)
+        eval_s = ck.get("eval_s", 0.0)
         start_epoch = ck["epoch"] + 1
         run.truncate_metrics(lambda r: not (r.get("tag") == tag and r.get("epoch", 0) > ck["epoch"]))
         if ck.get("finished"):
@@ -258,7 +258,6 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             scaler.step(opt)  # skips the step when float16 gradients overflowed
             scaler.update()
             if step > 0 or epoch > 1:  # the very first step (allocations, kernel choice) is not the speed
-                step_time += time.perf_counter() - ts
                 recent.append(time.perf_counter() - ts)
             last_of_epoch = step + 1 == steps_per_epoch
             if plan.budget_s and recent and (last_of_epoch or (step >= CALIBRATION_STEPS and (step - CALIBRATION_STEPS) % replan_every == 0)):
@@ -320,7 +319,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
                 "lookahead": look.state_dict() if look is not None else None,
                 "rng": rng_state(), "epoch": epoch, "history": history, "best_val_acc": best_acc,
                 "best_epoch": best_epoch, "best_model": best_state, "bad_epochs": bad_epochs, "seconds": elapsed,
-                "step_time": step_time, "eval_s": eval_s,
+                "eval_s": eval_s,
                 "finished": finished, "stopped_early": stopped_early,
                 "model_spec": copy.deepcopy(getattr(model, "model_spec", None)),
                 **(checkpoint_meta or {}),

@@ -3,7 +3,7 @@
 Every `every` steps the slow copy moves towards the fast weights, slow <- slow + (1 - a)(fast - slow), and
 the fast weights are reset to it. The pull-back `a` grows over the run as a * progress^3: early on the
 model trains freely, near the end the weights are an average of the last steps, which damps the noise of
-a high learning rate (measured by airbench as worth several tenths of a point at equal epochs). At the end
+a high learning rate (part of airbench's recipe; not ablated here). At the end
 the model is set to the slow copy. Buffers (BatchNorm statistics) are averaged too, so the averaged
 weights come with matching statistics.
 """

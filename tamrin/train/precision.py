@@ -82,7 +82,7 @@ def make_scaler(device: torch.device, enabled: bool, dtype_name: str = "auto") -
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU executes bfloat16 natively (AVX512-BF16 or AMX; ARM: BF16): only then is bf16
-    autocast a speed-up (measured 1.7-2.3x on the course's AVX512-BF16 CPU, benchmarks/amp.md); without it,
+    autocast a speed-up (median 1.9-2.4x over float32 on the course's AVX512-BF16 CPU, benchmarks/amp.md); without it,
     bf16 is emulated and slower than float32."""
     try:
         flags = _cpu_flags()

@@ -22,25 +22,17 @@ def _pct(v):
     return "—" if v is None else f"{v:.2%}"
 
 
-def recipe_rows(cfg, name: str, row: dict) -> list[list]:
-    """The settings of one model's training, read from its TrainConfig and the run's measurements."""
+def recipe_settings(cfg, name: str) -> dict:
+    """The parts of a model's recipe the standard settings table words itself, read from its TrainConfig."""
     tc = recipe_for(cfg, name)
     opt = f"{tc.optimizer} (lr {tc.lr:g}" + (f", momentum {tc.momentum:g}" + (", Nesterov" if tc.nesterov else "")
                                             if tc.optimizer in ("sgd", "rmsprop") else "") + f", weight decay {tc.weight_decay:g}"
     opt += (f"; biases and norm parameters at {tc.bias_lr_scale:g}x the rate and 1/{tc.bias_lr_scale:g} the decay)"
             if tc.bias_lr_scale != 1 else ")")
-    length = (f"planned from a {tc.budget_s:g} s wall-clock budget: {row['steps']} optimizer steps = {row['epochs']} epoch(s)"
-              if tc.budget_s else f"{tc.epochs} epoch(s) = {row['steps']} optimizer steps")
-    return [["loss", f"cross-entropy, label smoothing {tc.label_smoothing:g}"],
-            ["optimizer", opt],
-            ["schedule", f"{tc.schedule} per step" + (f", warm-up {tc.warmup_epochs:g} epoch(s) (at most a quarter of the run)" if tc.warmup_epochs else "")],
-            ["length", length],
-            ["batch size", tc.batch_size],
-            ["weight averaging", "lookahead with an EMA of the weights, ending on the average" if tc.lookahead else "none"],
-            ["precision", ("bf16 autocast" if tc.amp else "float32") + (", channels_last" if tc.channels_last else "")],
-            ["augmentation", describe_augmentation(cfg, name)],
-            ["test-time augmentation", {0: "none", 1: "mirror", 2: "mirror + 1-pixel shifts (6 views)"}[cfg.tta]],
-            ["kept weights", "the epoch with the best validation accuracy"]]
+    warm = f", warm-up {tc.warmup_epochs:g} epoch(s) (at most a quarter of the run)" if tc.warmup_epochs else ""
+    return {"optimizer": opt, "learning-rate schedule": f"{tc.schedule} per step{warm}",
+            "weight averaging": "lookahead with an EMA of the weights, ending on the average" if tc.lookahead else "none",
+            "precision": ("bf16 autocast" if tc.amp else "float32") + (", channels_last" if tc.channels_last else "")}
 
 
 def summary_section(cfg, train, val, test, rows, tds) -> Section:
@@ -160,25 +152,23 @@ def standard_reports(cfg, run, rows, preds, classes, n_train_shown: int, models)
         epochs = ", ".join(f"{r['model']} {r['epochs']}" for r in grp) if len(grp) > 1 else grp[0]["epochs"]
         settings = {
             "loss function": f"cross-entropy, label smoothing {tc.label_smoothing:g}",
-            "optimizer": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["optimizer"],
-            "learning-rate schedule": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["schedule"],
+            **recipe_settings(cfg, grp[0]["model"]),
             "epochs": epochs, "optimizer steps": steps,
             "length": (f"planned from a {tc.budget_s:g} s wall-clock budget per model" if tc.budget_s else f"{tc.epochs} epochs"),
             "batch size": tc.batch_size,
             "preprocessing": "pixels to [0, 1], per-channel normalisation with the CIFAR-10 training mean and std",
             "augmentation": describe_augmentation(cfg, grp[0]["model"]),
-            "weight averaging": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["weight averaging"],
-            "precision": dict(recipe_rows(cfg, grp[0]["model"], grp[0]))["precision"],
             "evaluation": f"test-time augmentation level {cfg.tta}; train confusion on {n_train_shown:,} fixed training images",
             "model selection": "the epoch with the highest validation accuracy (first one on ties)",
         }
-        members = {r["model"]: {"history": r["history"], "best_epoch": r["best_epoch"], "splits": preds[r["model"]]} for r in grp}
         if len(grp) == 1:
             r = grp[0]
             out += training_report(run, r["model"], classes=classes, settings=settings, history=r["history"],
                                    best_epoch=r["best_epoch"], splits=preds[r["model"]], model=models[r["model"]],
                                    example_input=torch.zeros(2, 3, 32, 32), title=f"Training report: {r['model']}")
         else:
+            members = {r["model"]: {"history": r["history"], "best_epoch": r["best_epoch"], "splits": preds[r["model"]]}
+                       for r in grp}
             out += training_report(run, "compared", classes=classes, settings=settings, members=members,
                                    model=models[grp[0]["model"]], example_input=torch.zeros(2, 3, 32, 32),
                                    same_architecture=False, title="Training report: the compared models")
