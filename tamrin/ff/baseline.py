@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tamrin.ff.trainer import fit_epochs
+from tamrin.ff.trainer import adam, fit_epochs
 
 
 def mlp(d_in: int, hidden: Sequence[int], num_classes: int = 10) -> nn.Sequential:
@@ -24,7 +24,7 @@ def mlp(d_in: int, hidden: Sequence[int], num_classes: int = 10) -> nn.Sequentia
 
 
 def train_backprop(model, x_tr, y_tr, epochs, batch_size, lr, run, tag, generator, eval_fn=None, lr_decay=True, weight_decay=0.0):
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = adam(model.parameters(), lr=lr, weight_decay=weight_decay)
 
     def batch_fn(idx, epoch):
         logits = model(x_tr[idx])

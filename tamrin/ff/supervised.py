@@ -8,7 +8,7 @@ import torch
 
 from tamrin.ff.labels import embed_label, hard_wrong_labels, random_wrong_labels
 from tamrin.ff.net import FFNet
-from tamrin.ff.trainer import fit_epochs, lr_at
+from tamrin.ff.trainer import adam, fit_epochs, lr_at
 
 
 @dataclass
@@ -56,7 +56,7 @@ def train_supervised(net: FFNet, x_tr: torch.Tensor, y_tr: torch.Tensor, cfg: FF
     """Train `net` on flattened images x_tr (N, 784) with labels y_tr; returns the per-epoch history."""
     n_layers = len(net.layers)
     epochs = total_epochs(cfg, n_layers)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    opt = adam(net.parameters(), lr=cfg.lr)
 
     def batch_fn(idx, epoch):
         x, y = x_tr[idx], y_tr[idx]

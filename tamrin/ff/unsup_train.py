@@ -12,7 +12,7 @@ import torch
 
 from tamrin.ff.net import FFNet
 from tamrin.ff.supervised import FFTrain, active_layers, layer_stats, total_epochs
-from tamrin.ff.trainer import fit_epochs, lr_at
+from tamrin.ff.trainer import adam, fit_epochs, lr_at
 from tamrin.ff.unsupervised import class_sorted_index, different_digit_partners, different_image_partners, hybrids, random_masks
 
 PAIRS = ("digit", "image")
@@ -42,7 +42,7 @@ def train_unsupervised(net: FFNet, x_tr: torch.Tensor, y_tr: torch.Tensor | None
     index = class_sorted_index(y_cpu) if pair == "digit" else None
     n_layers = len(net.layers)
     epochs = total_epochs(cfg, n_layers)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    opt = adam(net.parameters(), lr=cfg.lr)
 
     def batch_fn(idx, epoch):
         neg = make_hybrids(x_tr, idx, shape, passes, generator, pair, (index, y_cpu[idx]) if index is not None else None)
