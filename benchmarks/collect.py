@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "cifar10_budget", "cifar10", "fer_budget", "fer", "fer_dead_units",
+ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "ff_peers", "cifar10_budget", "cifar10_preset_cpu", "cifar10", "fer_budget", "fer", "fer_dead_units",
          "fer_recipes", "amp", "labs"]
 
 HEADER = """# Benchmarks
 
 Every number below was measured by the script named in its section, on this project's machine: x86_64,
-2 CPU cores, 24 GB, no GPU. During the first round of work (most sections) the machine was **shared by up to
+2 CPU cores, 24 GB, no GPU. The CPU model behind it has changed between sessions (an AMD EPYC with native bf16
+in some, one without AVX-512/bf16 in others): sections and rows say which they ran on. During the first round of work (most sections) the machine was **shared by up to
 ten developers** (load average 9-14 on 2 cores), so absolute times there are inflated and noisy; the ratios in
 each table were measured within one run of one script, side by side, which is what the comparisons rely on.
 Sections state their own date and load. Raw results are

@@ -196,13 +196,19 @@ def main(argv=None) -> int:
 
 
 def cpu_name() -> str:
+    """The CPU's model name and the vector extensions that decide matmul speed (the name alone, "AMD EPYC", is
+    shared by CPUs with and without AVX-512)."""
+    name, flags = "unknown", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return "unknown"
+    ext = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{name} ({', '.join(ext) or 'no AVX2'})"
 
 
 def table(res: dict) -> str:
