@@ -1,0 +1,109 @@
+"""The benchmark scripts' tables and harness rules, on synthetic results (no training)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import cifar10_budget as CB  # noqa: E402
+import cifar10_preset as CP  # noqa: E402
+import ff as FFB  # noqa: E402
+import ff_peers as FP  # noqa: E402
+
+ZEN4 = {"cpu": "AMD EPYC", "cores": 2, "native_bf16": True, "torch": "2.13.0+cpu", "platform": "x"}
+ZEN3 = dict(ZEN4, native_bf16=False)
+
+
+def _run(model="fast_cnn", budget=300, acc=0.86, **kw):
+    r = {"model": model, "width": 1.0, "budget_s": budget, "train_s": budget, "val_acc": acc + 0.01, "val_acc_no_tta": acc,
+         "tta": 2, "eval_s": 10.0, "epochs": 8, "steps": 700, "amp": True, "threads": 2, "curve": [[10, 0.5], [budget, acc]],
+         "load_avg_start": 0.1, "load_avg_end": 2.0, "date": "2026-12-02T05:00:00+0000", "commit": "abc"}
+    r.update(kw)
+    return r
+
+
+def test_budget_table_names_the_machine_of_each_run():
+    res = {"machine": ZEN4, "runs": [_run(), _run("mobilenet_v1", 600, 0.7, eval_s=None, amp=False, machine=ZEN3,
+                                                  source="cnn-cifar10 --preset cpu")]}
+    md = CB.write_md(res)
+    row_v1 = next(line for line in md.splitlines() if line.startswith("| mobilenet_v1"))
+    assert "AMD EPYC (no bf16)" in row_v1 and "cnn-cifar10 --preset cpu" in row_v1 and "| 600 |" in row_v1
+    row_fast = next(line for line in md.splitlines() if line.startswith("| fast_cnn"))
+    assert "AMD EPYC (native bf16)" in row_fast and "benchmarks/cifar10_budget.py" in row_fast  # older runs: the file's machine
+    assert "None" not in md and "nan" not in md
+
+
+def test_targets_without_a_separate_tta_time():
+    text = CB.targets_text([_run(budget=1800, acc=0.89, eval_s=None)])
+    assert "90% in <= 30 min: NOT met" in text and "timed with the rest of its experiment" in text
+    assert "80% in <= 5 min: not measured" in text
+
+
+def _preset_results():
+    def row(tag, model, width=1.0, size=32, budget=600, tta=0.71):
+        r = {"tag": tag, "model": model, "width": width, "size": size, "budget_s": budget, "train_s": budget - 1.0,
+             "epochs": 5, "steps": 800, "val_acc": 0.70, "amp": False, "threads": 2}
+        if tta is not None:
+            r["val_tta_acc"] = tta
+        return r
+    v1 = row("mobilenet_v1", "mobilenet_v1")
+    return {"models": [row("fast_cnn", "fast_cnn", budget=900), v1],
+            "width_sweep": [v1, row("mobilenet_v1_a0.5", "mobilenet_v1", width=0.5, budget=390, tta=None)],
+            "size_sweep": [v1, row("mobilenet_v1_r16", "mobilenet_v1", size=16, budget=390, tta=None)]}
+
+
+def test_preset_trainings_counted_once_and_merged_as_budget_runs():
+    rows = CP.trainings(_preset_results())
+    assert [r["tag"] for r in rows] == ["fast_cnn", "mobilenet_v1", "mobilenet_v1_a0.5", "mobilenet_v1_r16"]
+    runs = CP.budget_rows(rows, {"fast_cnn": [[5, 0.4]]}, ZEN3, "cpu", "2026-12-02", "abc", (0.1, 2.0))
+    assert [(r["model"], r["budget_s"]) for r in runs] == [("fast_cnn", 900), ("mobilenet_v1", 600)]  # sweeps stay out
+    assert runs[0]["val_acc"] == 0.71 and runs[0]["val_acc_no_tta"] == 0.70 and runs[0]["curve"] == [[5, 0.4]]
+    res = {"preset": "cpu", "machine": ZEN3, "date": "2026-12-02", "wall_s": 7300.0, "load_avg_start": 0.1,
+           "load_avg_end": 2.0, "pdf": True, "n_train": 45000, "n_val": 5000, "trainings": rows}
+    md = CP.table(res)
+    assert "121.7 min" in md and "Target <= 2 hours: NOT met" in md and "report and PDF" in md
+    assert CP.table({**res, "wall_s": 5400.0}).count("met") == 1 and "None" not in md
+
+
+def test_ff_peer_batches_follow_the_peers_rule():
+    x, y = torch.rand(40, 784), torch.arange(40) % 10
+    batches = FP.peer_batches(x, y, 16, torch.Generator().manual_seed(0))
+    assert len(batches) == 2  # drop_last=True: 40 images, two full batches of 16
+    for inputs, labels in batches:
+        yb = labels["class_labels"]
+        assert torch.equal(inputs["pos_images"][:, :10].argmax(1), yb)
+        assert (inputs["neg_images"][:, :10].argmax(1) != yb).all()
+        assert torch.all(inputs["neg_images"][:, :10].sum(1) == 1)
+        assert torch.all(inputs["neutral_sample"][:, :10] == 0.1)
+        assert torch.equal(inputs["pos_images"][:, 10:], inputs["neg_images"][:, 10:])
+
+
+def test_ff_peers_table_and_ff_line():
+    res = {"env": {"cpu_count": 2, "versions": {"torch": "2.13.0+cpu"}, "time": "2026-12-02T05:00"}, "cpu": "AMD EPYC (avx2)",
+           "epochs": 60, "n_train": 2707, "load_average_at_start": [0.7], "load_average_at_end": [1.0],
+           "sec_per_epoch": {"tamrin": 0.5, "loewex": 0.75, "loewex_b50": 1.0},
+           "per_round_sec_per_epoch": {"tamrin": [0.5], "loewex": [0.75], "loewex_b50": [1.0]},
+           "test_err": {"tamrin": [0.069], "loewex": [0.0709], "loewex_b50": [0.0716]}}
+    md = FP.table(res)
+    assert "| 1.50x |" in md and "| 2.00x |" in md and "6.90%" in md
+    line = FFB.peers_line({"sec_per_epoch": res["sec_per_epoch"]})
+    assert "(1.50x)" in line and "(2.00x)" in line
+    assert "not measured" in FFB.peers_line({})
+
+
+@pytest.mark.parametrize("val30", [0.0397, 0.0500])
+def test_ff_epochs_text_from_the_saved_runs(tmp_path, monkeypatch, val30):
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    saved = {"experiments": {"supervised": {"results": {"ff_test": 0.0787, "bp_test": 0.0636, "ff_val": val30}}}}
+    (tmp_path / "benchmarks" / "results" / "ff_30ep.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(FFB, "ROOT", tmp_path)
+    text = FFB.epochs_text({"experiments": {"supervised": {"n_val": 302, "results": {"ff_val": 0.0331}}}})
+    assert "+1.51 points" in text and "NOT met" in text
+    images = round(abs(val30 - 0.0331) * 302)
+    assert f"({images} images of 302)" in text
+    assert ("rests on validation" in text) == (images >= 3)
