@@ -23,7 +23,7 @@ def test_cnn_cifar10_tiny_run(tmp_path, monkeypatch):
     torch.set_num_threads(1)
     monkeypatch.setattr(exp_data, "load_cifar10", fake_loader)
     cfg = dataclasses.replace(
-        exp.Config.quick(), models=("mobilenet_v1", "inception"), widths=(0.25, 0.125), sizes=(32, 16), subset=0,
+        exp.Config.quick(), models=("mobilenet_v1", "inception"), sweeps=True, widths=(0.25, 0.125), sizes=(32, 16), subset=0,
         val_fraction=0.2, latency_repeats=1, cost_channels=(8, 16),
         train=TrainConfig(epochs=1, batch_size=64, lr=0.05, threads=1, progress=False))
     cfg.validate()
@@ -147,3 +147,16 @@ def test_scatter_labels_do_not_overlap():
     assert len(boxes) == 6
     overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     assert overlaps <= 1  # six labels within 10% on x and 1 point on y: at most one pair may still touch
+
+
+def test_demo_lists_what_it_leaves_out():
+    """The quick preset drops what cannot be meaningful in seconds and says so, with the command that runs it all."""
+    from tamrin.experiments.cnn_cifar10.report import left_out_text
+
+    quick = exp.Config.quick()
+    assert "mobilenet_v2" not in quick.models and not quick.sweeps
+    text = left_out_text(quick)
+    assert "mobilenet_v2" in text and "sweeps of mobilenet_v1" in text and "--preset cpu" in text
+    assert "91 min" in text  # 900 + 5 x 600 + 4 x 390 s of budgets
+    assert left_out_text(exp.Config.cpu()) == ""
+    assert left_out_text(dataclasses.replace(exp.Config.cpu(), sweeps=False)).startswith("Not in this run: the width")

@@ -48,6 +48,9 @@ def summary_section(cfg, train, val, test, rows, tds) -> Section:
     s.text(f"{len(rows)} network{'s' if len(rows) != 1 else ''} trained {how} on {len(train[1]):,} CIFAR-10 images and validated on "
            f"{n_val:,} held-out images. The best validation accuracy is {best['val_acc']:.2%} ({best['model']}, "
            f"{best['macs'] / 1e6:.1f}M multiply-adds, {best['params'] / 1e6:.2f}M parameters, {best['train_s']:.0f} s of training).")
+    left = left_out_text(cfg)
+    if left:
+        s.text(left)
     if test is None:
         s.text("No CIFAR-10 test split was found, so every accuracy here is validation accuracy (model selection "
                "and reporting on the same held-out 10%; expect it to be slightly optimistic). " + _how_to_test())
@@ -226,6 +229,23 @@ def one_by_one_section(run, models, val) -> list[Section]:
            f"output as that explicit weighted sum differs from the conv by at most {info['max_abs_err']:.1e}.")
     s.figure(run.save_figure(fig, "one_by_one_conv"), "Input feature maps (weights above) and the 1x1 conv output.", base=run.path)
     return [s]
+
+
+def left_out_text(cfg) -> str:
+    """What this run does not train (models, sweeps), with the command that runs all of it and its budget."""
+    from tamrin.experiments.cnn_cifar10 import MODELS, Config
+
+    missing = [m for m in MODELS if m not in cfg.models]
+    parts = ([", ".join(missing)] if missing else []) + (
+        [f"the width (alpha) and resolution (rho) sweeps of {cfg.sweep_model}"] if not cfg.sweeps else [])
+    if not parts:
+        return ""
+    full = Config.cpu()
+    extra = (len(full.widths) + len(full.sizes) - 2) if full.sweeps and full.sweep_model in full.models else 0
+    budget = full.fast_train.budget_s + (len(full.models) - 1) * full.train.budget_s + extra * full.sweep_budget_s
+    return (f"Not in this run: {' and '.join(parts)}. `tamrin run cnn-cifar10 --preset cpu` trains all "
+            f"{len(full.models)} models and both sweeps with wall-clock budgets ({budget / 60:.0f} min of training "
+            f"in all) and answers every part of hw4.p2.")
 
 
 def _has_pointwise(model) -> bool:
