@@ -161,7 +161,8 @@ def standard_reports(cfg, run, rows, preds, classes, n_train_shown: int, models)
             "batch size": tc.batch_size,
             "preprocessing": "pixels to [0, 1], per-channel normalisation with the CIFAR-10 training mean and std",
             "augmentation": describe_augmentation(cfg, grp[0]["model"]),
-            "evaluation": f"test-time augmentation level {cfg.tta}; train confusion on {n_train_shown:,} fixed training images",
+            "evaluation": (f"validation and test with test-time augmentation level {cfg.tta}; train confusion on "
+                           f"{n_train_shown:,} fixed training images, without test-time augmentation"),
             "model selection": "the epoch with the highest validation accuracy (first one on ties)",
         }
         if len(grp) == 1:

@@ -57,10 +57,10 @@ def train_one(cfg, run, name, width, size, data_tr, data_va, tag, budget_s: floa
     return model, row
 
 
-def evaluate_split(cfg, model, row, data, classes, key: str) -> tuple[dict, np.ndarray]:
-    """(metrics, probabilities) of a trained model on (x, y) with the configured TTA; row[key + '_acc'] etc. set."""
+def evaluate_split(cfg, model, row, data, classes, key: str, tta: int | None = None) -> tuple[dict, np.ndarray]:
+    """(metrics, probabilities) of a trained model on (x, y) with the configured TTA (or `tta`); row[key + '_acc'] etc. set."""
     tc = recipe_for(cfg, row["model"])
-    logits = predict(model, data[0], tc.eval_batch_size, amp=tc.amp, tta=cfg.tta)
+    logits = predict(model, data[0], tc.eval_batch_size, amp=tc.amp, tta=cfg.tta if tta is None else tta)
     probs = torch.softmax(logits, 1).numpy()
     m = classification_metrics(data[1].numpy(), None, probs, classes)
     row[f"{key}_acc"], row[f"{key}_macro_f1"] = m["accuracy"], m["macro_f1"]
