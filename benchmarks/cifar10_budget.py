@@ -108,9 +108,9 @@ def write_md(res: dict) -> str:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- | --- |"]
     for r in sorted(res["runs"], key=lambda r: (r["model"] != "fast_cnn", r["model"], r["budget_s"], r["width"])):
         lines.append(f"| {r['model']} | {r['width']:g} | {r['budget_s']:g} | {r['train_s']:.0f} | {r['epochs']} | {r['steps']} | "
-                     f"{r['val_acc']:.2%} | {r['val_acc_no_tta']:.2%} | {'' if r['eval_s'] is None else format(r['eval_s'], '.0f')} | "
+                     f"{'—' if r.get('tta') == 0 else format(r['val_acc'], '.2%')} | {r['val_acc_no_tta']:.2%} | {'' if r['eval_s'] is None else format(r['eval_s'], '.0f')} | "
                      f"{'yes' if r['amp'] else 'no'} | {r['threads']} | {cpu_label(run_machine(res, r))} | "
-                     f"{r['load_avg_start']:.2f}/{r['load_avg_end']:.2f} | {r['date'][:10]} | {r.get('source', 'benchmarks/cifar10_budget.py')} |")
+                     f"{_loads(r)} | {r['date'][:10]} | {r.get('source', 'benchmarks/cifar10_budget.py')} |")
     lines += ["", "![validation accuracy against training time](cifar10_budget.png)", "", targets_text(res["runs"]), "",
               "Recipes: fast_cnn = `tamrin.train.recipes.airbench` (airbench94's hyper-parameters per mean loss: Nesterov "
               "SGD momentum 0.85, lr 1.5 x batch/1024, biases at 64x, label smoothing 0.2, triangular schedule, lookahead; "
@@ -120,6 +120,11 @@ def write_md(res: dict) -> str:
               "Both with channels_last, and bf16 autocast where the CPU has native bf16 (the bf16 column). Accuracy per curve point: validation without TTA at the end of "
               "an epoch; the table's first accuracy column adds the 6-view TTA to the kept weights.", ""]
     return "\n".join(lines)
+
+
+def _loads(r: dict) -> str:
+    a, b = r.get("load_avg_start"), r.get("load_avg_end")
+    return "not recorded" if a is None or b is None else f"{a:.2f}/{b:.2f}"
 
 
 def run_machine(res: dict, r: dict) -> dict:

@@ -50,6 +50,35 @@ def trainings(results: dict) -> list[dict]:
     return rows
 
 
+def _round(v):
+    return None if v is None else round(v, 2)
+
+
+def trainings_from_metrics(run_dir: Path, cfg) -> list[dict]:
+    """The finished trainings of an interrupted run, from its metrics log (no TTA: that comes after training)."""
+    by_tag: dict[str, list] = {}
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r.get("tag") and "val_acc" in r:
+            by_tag.setdefault(r["tag"], []).append(r)
+    threads = json.loads((run_dir / "env.json").read_text()).get("torch_threads")
+    rows = []
+    for tag, h in by_tag.items():
+        model = tag.split("_a")[0].split("_r")[0] if tag not in cfg.models else tag
+        part = "models" if tag in cfg.models else ("width_sweep" if "_a" in tag else "size_sweep")
+        tc = cfg.fast_train if model == "fast_cnn" else cfg.train
+        budget = tc.budget_s if part == "models" else (cfg.sweep_budget_s or tc.budget_s)
+        width = cfg.fast_width if model == "fast_cnn" else cfg.width
+        if part == "width_sweep":
+            width = float(tag.rsplit("_a", 1)[1])
+        size = int(tag.rsplit("_r", 1)[1]) if part == "size_sweep" else 32
+        best = max(h, key=lambda r: r["val_acc"])  # first of tied maxima, as fit keeps
+        rows.append({"part": part, "tag": tag, "model": model, "width": width, "size": size, "budget_s": budget,
+                     "train_s": h[-1]["elapsed_s"], "epochs": len(h), "steps": h[-1].get("steps"), "val_acc": best["val_acc"],
+                     "val_tta_acc": None, "amp": tc.amp, "threads": threads})
+    return rows
+
+
 def budget_rows(rows: list[dict], curve: dict, mach: dict, preset: str, date: str, commit: str | None, load: tuple) -> list[dict]:
     """The compared models as runs of benchmarks/results/cifar10_budget.json."""
     out = []
@@ -57,15 +86,18 @@ def budget_rows(rows: list[dict], curve: dict, mach: dict, preset: str, date: st
         if r["part"] != "models" or r["size"] != 32 or not r["budget_s"]:
             continue
         out.append({"model": r["model"], "width": r["width"], "budget_s": r["budget_s"], "train_s": round(r["train_s"], 1),
-                    "val_acc": r["val_tta_acc"], "val_acc_no_tta": r["val_acc"], "tta": 2, "eval_s": None,
+                    "val_acc": r["val_acc"] if r["val_tta_acc"] is None else r["val_tta_acc"], "val_acc_no_tta": r["val_acc"],
+                    "tta": 0 if r["val_tta_acc"] is None else 2, "eval_s": None,
                     "epochs": r["epochs"], "steps": r["steps"], "amp": r["amp"], "threads": r["threads"],
-                    "curve": curve.get(r["tag"], []), "load_avg_start": round(load[0], 2), "load_avg_end": round(load[1], 2),
+                    "curve": curve.get(r["tag"], []), "load_avg_start": _round(load[0]), "load_avg_end": _round(load[1]),
                     "date": date, "commit": commit, "machine": mach, "source": f"cnn-cifar10 --preset {preset}"})
     return out
 
 
 def table(res: dict) -> str:
     m = res["machine"]
+    if not res.get("complete", True):
+        return interrupted_table(res)
     verdict = "met" if res["wall_s"] <= LIMIT_S else "NOT met"
     lines = [f"# cnn-cifar10 --preset {res['preset']} end to end (benchmarks/cifar10_preset.py)", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, native bf16: {m['native_bf16']}, torch {m['torch']}; "
@@ -88,6 +120,22 @@ def table(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def interrupted_table(res: dict) -> str:
+    m, rows = res["machine"], res["trainings"]
+    lines = [f"# cnn-cifar10 --preset {res['preset']}: an interrupted run (benchmarks/cifar10_preset.py)", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, native bf16: {m['native_bf16']}, torch {m['torch']}; {res['date'][:10]}.", "",
+             f"The run was stopped before its end; its last record came {res['wall_s'] / 60:.1f} min after its start, with "
+             f"{len(rows)} training(s) logged. {res.get('note', '')} The end-to-end "
+             f"time is therefore **not measured** (target <= {LIMIT_S // 3600} hours). The rows are read from its metrics "
+             "log: validation accuracy of the kept epoch, without test-time augmentation (that pass comes after training).", "",
+             "| part | training | width | input px | budget s | train s | epochs | steps | val acc | bf16 |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        lines.append(f"| {r['part']} | {r['tag']} | {r['width']:g} | {r['size']} | {r['budget_s'] or 0:g} | {r['train_s']:.0f} | "
+                     f"{r['epochs']} | {r['steps']} | {r['val_acc']:.2%} | {'yes' if r['amp'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     from tamrin.experiment_runner import run_experiment
     from tamrin.registry import get
@@ -97,20 +145,29 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench-cifar10-preset"))
     ap.add_argument("--no-pdf", action="store_true")
+    ap.add_argument("--note", default="", help="a sentence on the run's conditions, printed in the table")
+    ap.add_argument("--interrupted", type=Path, metavar="RUN_DIR",
+                    help="record the finished trainings of a run that was stopped before its end (from its metrics log)")
     args = ap.parse_args(argv)
     exp = get("cnn-cifar10")
     cfg = exp.default_config(preset=args.preset)
-    load0, t0 = os.getloadavg()[0], time.time()
-    run_dir = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf, preset=args.preset)
-    wall = time.time() - t0
-    load1 = os.getloadavg()[0]
-    results = json.loads((run_dir / "results.json").read_text())
+    if args.interrupted:
+        run_dir = args.interrupted
+        files = [p for p in run_dir.rglob("*") if p.is_file()]
+        t_start = (run_dir / "run.json").stat().st_mtime
+        wall, load0, load1 = max(p.stat().st_mtime for p in files) - t_start, None, None  # the load was not recorded
+        rows = trainings_from_metrics(run_dir, cfg)
+    else:
+        load0, t0 = os.getloadavg()[0], time.time()
+        run_dir = run_experiment(exp, cfg, Path(args.out), pdf=not args.no_pdf, preset=args.preset)
+        wall = time.time() - t0
+        load1 = os.getloadavg()[0]
+        rows = trainings(json.loads((run_dir / "results.json").read_text()))
     n = cfg.subset or 50000  # the CIFAR-10 training split, or the configured stratified subset
-    rows = trainings(results)
     date, commit, mach = time.strftime("%Y-%m-%dT%H:%M:%S%z"), git_commit(), machine()
     res = {"preset": args.preset, "machine": mach, "date": date, "commit": commit, "wall_s": round(wall, 1),
-           "load_avg_start": round(load0, 2), "load_avg_end": round(load1, 2), "run_dir": os.path.relpath(run_dir, ROOT),
-           "pdf": not args.no_pdf, "n_train": n - round(n * cfg.val_fraction), "n_val": round(n * cfg.val_fraction),
+           "load_avg_start": _round(load0), "load_avg_end": _round(load1), "run_dir": os.path.relpath(run_dir, ROOT),
+           "pdf": not args.no_pdf and not args.interrupted, "note": args.note, "complete": not args.interrupted, "n_train": n - round(n * cfg.val_fraction), "n_val": round(n * cfg.val_fraction),
            "trainings": rows}
     atomic_write_json(ROOT / "benchmarks" / "results" / f"cifar10_preset_{args.preset}.json", res)
     text = table(res)

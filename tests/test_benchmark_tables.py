@@ -107,3 +107,29 @@ def test_ff_epochs_text_from_the_saved_runs(tmp_path, monkeypatch, val30):
     images = round(abs(val30 - 0.0331) * 302)
     assert f"({images} images of 302)" in text
     assert ("rests on validation" in text) == (images >= 3)
+
+
+def test_interrupted_preset_rows_come_from_the_metrics_log(tmp_path):
+    from tamrin.experiments.cnn_cifar10 import Config
+
+    log = [{"tag": "fast_cnn", "epoch": 1, "val_acc": 0.7, "elapsed_s": 400.0, "steps": 88},
+           {"tag": "fast_cnn", "epoch": 2, "val_acc": 0.8, "elapsed_s": 890.0, "steps": 176},
+           {"tag": "mobilenet_v1", "epoch": 1, "val_acc": 0.5, "elapsed_s": 590.0, "steps": 170},
+           {"tag": "mobilenet_v1_a0.5", "epoch": 1, "val_acc": 0.4, "elapsed_s": 380.0, "steps": 200},
+           {"tag": "mobilenet_v1_r16", "epoch": 1, "val_acc": 0.3, "elapsed_s": 385.0, "steps": 300}]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in log))
+    (tmp_path / "env.json").write_text(json.dumps({"torch_threads": 2}))
+    rows = CP.trainings_from_metrics(tmp_path, Config.cpu())
+    got = {r["tag"]: (r["part"], r["model"], r["width"], r["size"], r["budget_s"], r["epochs"], r["val_acc"]) for r in rows}
+    assert got == {"fast_cnn": ("models", "fast_cnn", 1.0, 32, 900, 2, 0.8),
+                   "mobilenet_v1": ("models", "mobilenet_v1", 1.0, 32, 600, 1, 0.5),
+                   "mobilenet_v1_a0.5": ("width_sweep", "mobilenet_v1", 0.5, 32, 390, 1, 0.4),
+                   "mobilenet_v1_r16": ("size_sweep", "mobilenet_v1", 1.0, 16, 390, 1, 0.3)}
+    runs = CP.budget_rows(rows, {}, ZEN3, "cpu", "2026-12-02", None, (None, None))
+    assert all(r["tta"] == 0 and r["val_acc"] == r["val_acc_no_tta"] for r in runs)
+    md = CB.write_md({"machine": ZEN3, "runs": runs})
+    assert "| — |" in md and "not recorded" in md and "None" not in md
+    res = {"preset": "cpu", "machine": ZEN3, "date": "2026-12-02", "wall_s": 5520.0, "complete": False, "note": "Stopped.",
+           "trainings": rows}
+    text = CP.table(res)
+    assert "**not measured**" in text and "92.0 min" in text and "Stopped." in text
