@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import defaultdict
 import os
 import statistics
 import subprocess
@@ -108,24 +109,26 @@ def run_loewex(ff_model, utils, data, epochs: int, batch: int, hidden=500, layer
     torch.manual_seed(0)
     opt = peer_opt(hidden, layers, batch, epochs)
     model = ff_model.FF_model(opt)
+    t = opt.training
     main_params = [p for p in model.parameters() if all(p is not x for x in model.linear_classifier.parameters())]
-    optimizer = torch.optim.SGD([
-        {"params": main_params, "lr": 1e-3, "weight_decay": 3e-4, "momentum": 0.9},
-        {"params": model.linear_classifier.parameters(), "lr": 1e-2, "weight_decay": 3e-3, "momentum": 0.9}])
+    optimizer = torch.optim.SGD([  # utils.get_model_and_optimizer
+        {"params": main_params, "lr": t.learning_rate, "weight_decay": t.weight_decay, "momentum": t.momentum},
+        {"params": model.linear_classifier.parameters(), "lr": t.downstream_learning_rate,
+         "weight_decay": t.downstream_weight_decay, "momentum": t.momentum}])
     g = torch.Generator().manual_seed(0)
     secs = []
     for epoch in range(epochs):
-        for group, base in zip(optimizer.param_groups, (1e-3, 1e-2)):  # utils.get_linear_cooldown_lr
+        for group, base in zip(optimizer.param_groups, (t.learning_rate, t.downstream_learning_rate)):  # get_linear_cooldown_lr
             group["lr"] = base * 2 * (1 + epochs - epoch) / epochs if epoch > epochs // 2 else base
         batches = peer_batches(data.x_tr, data.y_tr, batch, g)
-        results = {}
+        results = defaultdict(float)  # main.py's train_results
         t0 = time.perf_counter()
         for inputs, labels in batches:
             optimizer.zero_grad()
             out = model(inputs, labels)
             out["Loss"].backward()
             optimizer.step()
-            results = utils.log_results(__import__("collections").defaultdict(float, results), out, len(batches))
+            results = utils.log_results(results, out, len(batches))
         secs.append(time.perf_counter() - t0)
     with torch.no_grad():
         x = data.x_te.clone()
