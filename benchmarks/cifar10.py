@@ -30,14 +30,18 @@ from tamrin.data import load_cifar10, stratified_split, to_tensor
 from tamrin.models import count_macs, count_params, create
 from tamrin.runs import atomic_write_json, atomic_write_text, environment
 from tamrin.train import TrainConfig, evaluate, fit
+from tamrin.train.precision import cpu_has_bf16
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cifar10_budget import cpu_label, machine  # noqa: E402  (the same CPU label as the budget table)
 
 ROOT = Path(__file__).resolve().parent
 
 
-def recipe(args, epochs=1, steps=0) -> TrainConfig:
+def recipe(args, epochs=1, steps=0, amp=False) -> TrainConfig:
     return TrainConfig(epochs=epochs, batch_size=args.batch, optimizer="sgd", lr=args.lr, momentum=0.9, nesterov=True,
-                       weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, channels_last=True,
-                       threads=args.threads, max_steps_per_epoch=steps, progress=sys.stderr.isatty())
+                       weight_decay=5e-4, schedule="onecycle", label_smoothing=0.1, channels_last=True, amp=amp,
+                       amp_dtype="bf16", threads=args.threads, max_steps_per_epoch=steps, progress=sys.stderr.isatty())
 
 
 def images_per_s(model, x, y, args, steps=6) -> float:
@@ -67,8 +71,8 @@ def budget_run(name, data_tr, data_va, args) -> dict:
     return row
 
 
-def plain_loop(model, x, y, args, steps) -> float:
-    """The minimal loop a student would write: images/s over `steps` batches (same work as fit)."""
+def plain_loop(model, x, y, args, steps, amp=False) -> float:
+    """The minimal loop a student would write: images/s over `steps` batches (same work as fit, bf16 autocast if amp)."""
     torch.set_num_threads(args.threads)
     model.to(memory_format=torch.channels_last).train()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
@@ -78,7 +82,8 @@ def plain_loop(model, x, y, args, steps) -> float:
     for s in range(steps):
         idx = order[s * args.batch:(s + 1) * args.batch]
         xb = crop_flip(x[idx], gen).contiguous(memory_format=torch.channels_last)
-        loss = F.cross_entropy(model(xb), y[idx], label_smoothing=0.1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            loss = F.cross_entropy(model(xb).float(), y[idx], label_smoothing=0.1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -90,17 +95,18 @@ def throughput(data_tr, args) -> dict:
     x, y = data_tr
     name, steps = args.throughput_model, args.throughput_steps
     w = args.throughput_width
+    amp = {"on": True, "off": False}.get(args.throughput_amp, cpu_has_bf16())  # auto: bf16 where the CPU has it natively
     plain, trainer = [], []
 
     def run_plain():
         torch.manual_seed(0)
-        plain.append(plain_loop(create(name, 10, w, 32), x, y, args, steps))
+        plain.append(plain_loop(create(name, 10, w, 32), x, y, args, steps, amp))
 
     def run_trainer():
         torch.manual_seed(0)
         t0 = time.perf_counter()
         fit(create(name, 10, w, 32), (x[: steps * args.batch], y[: steps * args.batch]), None,
-            recipe(args, 1, steps), None, tag="throughput", augment=crop_flip)
+            recipe(args, 1, steps, amp), None, tag="throughput", augment=crop_flip)
         trainer.append(steps * args.batch / (time.perf_counter() - t0))  # wall time of the whole fit() call
 
     for r in range(args.rounds):  # alternate (and swap the order) so both see the same noisy, shared machine
@@ -108,7 +114,8 @@ def throughput(data_tr, args) -> dict:
             fn()
     p, t = statistics.median(plain), statistics.median(trainer)
     print(f"throughput {name}: trainer {t:.1f} img/s vs plain {p:.1f} img/s = {t / p:.3f}x", flush=True)
-    return {"model": name, "width": w, "steps": steps, "batch": args.batch, "rounds": args.rounds,
+    return {"model": name, "width": w, "steps": steps, "batch": args.batch, "rounds": args.rounds, "amp": amp,
+            "cpu": cpu_label(machine()), "load_avg": [round(v, 2) for v in os.getloadavg()],
             "plain_images_per_s": plain, "trainer_images_per_s": trainer, "plain_median": p, "trainer_median": t,
             "ratio": t / p}
 
@@ -145,9 +152,13 @@ def write_md(res: dict) -> str:
     t = res.get("throughput")
     if t:
         lines += ["## (b) Trainer vs minimal plain-PyTorch loop", "",
-                  "| model | steps x batch | plain img/s (median) | trainer img/s (median) | ratio |", "| --- | ---: | ---: | ---: | ---: |",
-                  f"| {t['model']} (width {t['width']}) | {t['steps']} x {t['batch']} | {t['plain_median']:.1f} | {t['trainer_median']:.1f} | "
-                  f"{t['ratio']:.3f}x |", "",
+                  "| model | steps x batch | bf16 autocast | plain img/s (median) | trainer img/s (median) | ratio |",
+                  "| --- | ---: | --- | ---: | ---: | ---: |",
+                  f"| {t['model']} (width {t['width']}) | {t['steps']} x {t['batch']} | {'yes' if t.get('amp') else 'no'} | "
+                  f"{t['plain_median']:.1f} | {t['trainer_median']:.1f} | {t['ratio']:.3f}x |", "",
+                  f"CPU: {t.get('cpu', 'not recorded')}; load average at the end of (b): {t.get('load_avg', 'not recorded')}. "
+                  "Both loops: SGD (Nesterov), crop + flip, channels_last, label smoothing, the same thread count"
+                  + (", bf16 autocast." if t.get('amp') else "."), "",
                   f"Per-round values: plain {', '.join(f'{v:.1f}' for v in t['plain_images_per_s'])}; trainer "
                   f"{', '.join(f'{v:.1f}' for v in t['trainer_images_per_s'])} (trainer timed over the whole `fit()` call). "
                   f"Target >= 1.0x: {'met' if t['ratio'] >= 1.0 else 'NOT met'}. The machine was shared, so rounds vary by "
@@ -167,6 +178,8 @@ def main(argv=None):
     ap.add_argument("--throughput-model", default="mobilenet_v1")
     ap.add_argument("--throughput-width", type=float, default=0.5)
     ap.add_argument("--throughput-steps", type=int, default=12)
+    ap.add_argument("--throughput-amp", choices=("auto", "on", "off"), default="auto",
+                    help="bf16 autocast in both loops; auto = where the CPU has native bf16")
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--skip-budget", action="store_true")
     ap.add_argument("--data-dir", default="")

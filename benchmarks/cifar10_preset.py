@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cifar10_budget import OUT as BUDGET_JSON  # noqa: E402
-from cifar10_budget import machine, merge  # noqa: E402
+from cifar10_budget import load_results, machine, merge  # noqa: E402
 
 LIMIT_S = 2 * 3600  # the target for --preset cpu on the 2-core course CPU
 
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     atomic_write_json(ROOT / "benchmarks" / "results" / f"cifar10_preset_{args.preset}.json", res)
     text = table(res)
     atomic_write_text(ROOT / "benchmarks" / f"cifar10_preset_{args.preset}.md", text)
-    budget = json.loads(BUDGET_JSON.read_text()) if BUDGET_JSON.exists() else {"machine": mach, "runs": []}
+    budget = load_results()
     for row in budget_rows(rows, curves(run_dir), mach, args.preset, date, commit, (load0, load1)):
         budget["runs"] = merge(budget["runs"], row)
     atomic_write_json(BUDGET_JSON, budget)
