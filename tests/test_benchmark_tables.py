@@ -133,3 +133,53 @@ def test_interrupted_preset_rows_come_from_the_metrics_log(tmp_path):
            "trainings": rows}
     text = CP.table(res)
     assert "**not measured**" in text and "92.0 min" in text and "Stopped." in text
+
+
+def test_budget_runs_of_the_other_cpu_are_kept_and_old_rows_keep_the_files_machine(tmp_path, monkeypatch):
+    """A rerun on a CPU without bf16 adds rows beside the bf16 ones (a budget buys ~3.7x fewer steps there); the same
+    model, width, budget and CPU kind replaces. Rows recorded before per-run machines carry the file's, on load."""
+    old = _run()  # no "machine": recorded under the file's
+    p = tmp_path / "cifar10_budget.json"
+    p.write_text(json.dumps({"machine": ZEN4, "runs": [old]}))
+    monkeypatch.setattr(CB, "OUT", p)
+    res = CB.load_results()
+    assert res["runs"][0]["machine"] == ZEN4
+    runs = CB.merge(res["runs"], _run(acc=0.7, machine=ZEN3))
+    assert sorted(r["machine"]["native_bf16"] for r in runs) == [False, True]
+    runs = CB.merge(runs, _run(acc=0.9, machine=ZEN4))
+    assert len(runs) == 2 and next(r for r in runs if r["machine"]["native_bf16"])["val_acc_no_tta"] == 0.9
+
+
+def test_gpu_check_script_runs_its_smoke_on_the_cpu(tmp_path, monkeypatch):
+    """benchmarks/gpu_check.py is run once, unattended, on a lent GPU: its every path is tried here first (tiny)."""
+    import gpu_check as G
+
+    import tamrin.data
+    from tamrin.data import synthetic_images
+
+    monkeypatch.setattr(tamrin.data, "load_cifar10", lambda *a, **k: synthetic_images(n=300, size=32, num_classes=10,
+                                                                                     channels=3, seed=0))
+    torch.set_num_threads(1)
+    assert G.main(["--device", "cpu", "--smoke", "--fast-epochs", "1,2", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert res["smoke"] and res["facts"]["device"] == "cpu" and len(res["fast_cnn"]) == 2
+    for row in res["fast_cnn"] + [res["mobilenet_v2"]]:
+        assert 0 <= row["val_acc_tta"] <= 1 and row["train_s"] > 0 and row["epochs"] == 1
+    assert res["mobilenet_v2"]["all_epochs"] and "time_to_target_s" in res
+    assert G.time_to_target([{"val_acc_tta": 0.95, "train_s": 9.0}, {"val_acc_tta": 0.941, "train_s": 7.0},
+                             {"val_acc_tta": 0.93, "train_s": 5.0}])["train_s"] == 7.0
+    assert G.time_to_target([{"val_acc_tta": 0.5, "train_s": 1.0}]) is None
+
+
+def test_gpu_check_table_and_its_not_yet_measured_page():
+    import gpu_check as G
+
+    assert "Not measured yet" in G.write_md(None) and "Not measured yet" in G.write_md({"smoke": True})
+    row = lambda e, acc, m="fast_cnn": {"model": m, "epochs": e, "planned_epochs": e, "train_s": 3.0 * e, "val_acc_tta": acc,  # noqa: E731
+                                        "val_acc_no_tta": acc - 0.01, "amp": True, "all_epochs": False}
+    res = {"smoke": False, "facts": {"device": "cuda", "gpu": "NVIDIA H200", "torch": "2.11", "cuda": "13.0", "cudnn": 91},
+           "date": "2026-12-03", "n_train": 45000, "n_val": 5000, "target": 0.94, "time_to_target_s": 30.0,
+           "fast_cnn": [row(8, 0.93), row(10, 0.941)], "mobilenet_v2": dict(row(40, 0.9, "mobilenet_v2"), planned_epochs=60)}
+    md = G.write_md(res)
+    assert "**30.0 s**" in md and "| mobilenet_v2 | 40 |" in md and "ran 40 of 60 epochs" in md
+    assert "not reached" in G.write_md(dict(res, time_to_target_s=None))

@@ -152,10 +152,27 @@ def test_stages_trained_elsewhere_are_reused_as_finished(tmp_path, monkeypatch):
         assert train_stage(cfg, Run(tmp_path / stage, "fer", quiet=True), stage) > 0
         shutil.copytree(tmp_path / stage / "checkpoints", tmp_path / "main" / "checkpoints", dirs_exist_ok=True)
     main = Run(tmp_path / "main", "fer", quiet=True)
-    run(cfg, main)
+    titles = [sec.title for sec in run(cfg, main)]
+    assert "VGG16 transfer: not in this run" in titles  # the left-out transfer is said, not silently missing
     assert not (tmp_path / "main" / "metrics.jsonl").is_file() or "epoch" not in (tmp_path / "main" / "metrics.jsonl").read_text()
     with pytest.raises(UserError, match="stage must be one of"):
         train_stage(cfg, main, "resnet")
+
+
+def test_quick_leaves_the_transfer_out_under_its_question():
+    """The demo's fer leaves the VGG16 transfer out (at chance in its seconds); the section saying so, with the command
+    that trains it, lands under p4.q5b in an assignment report."""
+    from tamrin import course
+    from tamrin.bundle import assign_sections
+    from tamrin.experiments._fer_transfer import left_out_section
+    from tamrin.experiments.fer import Config
+
+    cfg = Config.quick()
+    assert not cfg.transfer.enabled and cfg.compact.threads == cfg.gap.threads == 2
+    sec = left_out_section(0.25)
+    assert "`tamrin run fer`" in sec.blocks[0].text and "×0.25" in sec.blocks[0].text
+    placed = assign_sections(course.questions("p4"), {"fer": [sec]})
+    assert [g[0].title for g in placed["p4.q5b"]] == [sec.title]
 
 
 def test_benchmark_table_states_budget_parallelism_and_target():

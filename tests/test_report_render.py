@@ -206,3 +206,27 @@ def test_awkward_content_renders(tmp_path):
 def test_cell_formatting():
     assert [fmt(v) for v in (0.76, 1.0, 0.0012, 12.345, 2e-5, 1234567.0, float("nan"), 0, 12345, True, "x")] == \
         ["0.7600", "1.0000", "0.0012", "12.35", "2.000e-05", "1.235e+06", "—", "0", "12,345", "True", "x"]
+
+
+def test_pdf_line_count_shortcut_agrees_with_fpdf_line_breaking():
+    """Table heights decide page breaks: the one-line shortcut of _lines must count as fpdf2's own line breaking does."""
+    from hypothesis import given, settings, strategies as st
+    from fpdf.errors import FPDFException
+
+    from tamrin.report.pdf import _PDF, _lines
+
+    pdf = _PDF("t")
+    pdf.add_page()
+
+    @settings(max_examples=300, deadline=None)
+    @given(text=st.text(alphabet="ab −≥²αxyz0123456789.%", max_size=60), width=st.floats(4, 120),
+           size=st.sampled_from([6, 7, 8, 10]), bold=st.booleans())
+    def check(text, width, size, bold):
+        pdf.set_font("dejavu", "B" if bold else "", size)
+        try:
+            slow = len(pdf.multi_cell(width, 4, text, dry_run=True, output="LINES"))
+        except FPDFException:
+            slow = 1
+        assert _lines(pdf, width, 4, text) == slow
+
+    check()

@@ -27,6 +27,7 @@ from tamrin.data.paths import display_path
 from tamrin.models import create
 from tamrin.models.vgg import fold_batchnorm
 from tamrin.models.weights import VGG16_IMAGENET_URL, fetch_weights, load_backbone
+from tamrin.report import Section
 from tamrin.runs import atomic_write_bytes
 from tamrin.train import fit, predict
 
@@ -203,3 +204,13 @@ def freeze_report(model: nn.Module, finetune_from: int) -> tuple[int, int]:
     """(parameters in the frozen part, parameters trained in fine-tuning)."""
     frozen = sum(p.numel() for n, p in model.features.named_parameters() if int(n.split(".")[0]) < finetune_from)
     return frozen, sum(p.numel() for p in model.parameters()) - frozen
+
+
+def left_out_section(default_width: float) -> Section:
+    """Where the VGG16 transfer would be when a run leaves it out (p4.q5b claims the sections titled "VGG16")."""
+    return Section("VGG16 transfer: not in this run").notice(
+        "The VGG16 transfer (p4.q5b) is not trained in this run (transfer.enabled=false; the quick preset leaves it out: "
+        "its CIFAR-10 pretraining needs minutes before it transfers anything). `tamrin run fer` trains it: a width-"
+        f"×{default_width:g} VGG16 pretrained on CIFAR-10 here, a head on its cached features, then fine-tuning; on a GPU, "
+        "`tamrin run fer --set transfer.pretrained=imagenet --set transfer.width=1 --set transfer.size=224` uses the "
+        "published ImageNet weights.")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from tamrin.report.notebook import experiment_call
@@ -115,5 +116,7 @@ def render_combined(parent: Path, children: list[Path], pdf: bool = True, studen
     preset = next((p for p in ("smoke", "quick", "custom") if p in presets), "full")
     meta = {"env": first_meta.get("env"), "preset": preset, "data_sources": sources,
             "assignment": "all experiments", "student": (student or Student()).to_dict()}
+    t0 = time.perf_counter()  # the combined PDF of a whole bundle takes about a minute: say so before, and how long after
+    print(f"writing the combined report ({len(allsecs)} sections{', PDF included' if pdf else ''}) ...", file=sys.stderr, flush=True)
     _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf, page_info(meta))
-    print(f"combined report written to {parent}", file=sys.stderr)
+    print(f"combined report written to {parent} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
