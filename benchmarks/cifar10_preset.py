@@ -101,7 +101,8 @@ def table(res: dict) -> str:
     verdict = "met" if res["wall_s"] <= LIMIT_S else "NOT met"
     lines = [f"# cnn-cifar10 --preset {res['preset']} end to end (benchmarks/cifar10_preset.py)", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, native bf16: {m['native_bf16']}, torch {m['torch']}; "
-             f"{res['date'][:10]}; load average {res['load_avg_start']:.2f} at start, {res['load_avg_end']:.2f} at end.", "",
+             f"{res['date'][:10]}; load average {res['load_avg_start']:.2f} at start, {res['load_avg_end']:.2f} at end."
+             + (f" {res['note']}" if res.get("note") else ""), "",
              f"Whole run (data, {len(res['trainings'])} trainings, TTA evaluations, latency/ONNX, report"
              f"{' and PDF' if res['pdf'] else ''}): "
              f"**{res['wall_s'] / 60:.1f} min**; of it training {sum(r['train_s'] for r in res['trainings']) / 60:.1f} min "
@@ -148,7 +149,11 @@ def main(argv=None) -> int:
     ap.add_argument("--note", default="", help="a sentence on the run's conditions, printed in the table")
     ap.add_argument("--interrupted", type=Path, metavar="RUN_DIR",
                     help="record the finished trainings of a run that was stopped before its end (from its metrics log)")
+    ap.add_argument("--md-only", type=Path, metavar="RESULTS_JSON", help="re-render the table of a saved run's results")
     args = ap.parse_args(argv)
+    if args.md_only:
+        atomic_write_text(ROOT / "benchmarks" / f"{args.md_only.stem}.md", table(json.loads(args.md_only.read_text())))
+        return 0
     exp = get("cnn-cifar10")
     cfg = exp.default_config(preset=args.preset)
     if args.interrupted:

@@ -183,3 +183,34 @@ def test_gpu_check_table_and_its_not_yet_measured_page():
     md = G.write_md(res)
     assert "**30.0 s**" in md and "| mobilenet_v2 | 40 |" in md and "ran 40 of 60 epochs" in md
     assert "not reached" in G.write_md(dict(res, time_to_target_s=None))
+
+
+def test_demo_timing_from_a_finished_run_folder(tmp_path):
+    """benchmarks/demo.py reads a finished `tamrin run all` folder: per-experiment seconds, the answer key before them,
+    the combined report after them; the page says met / NOT met against 10 minutes, per kind of CPU."""
+    import os
+
+    import demo as D
+
+    run = tmp_path / "20261202-145720-all"
+    start = D.datetime.strptime("20261202-145720", "%Y%m%d-%H%M%S").timestamp()
+    (run / "answers").mkdir(parents=True)
+    (run / "answers" / "answers.json").write_text("{}")
+    os.utime(run / "answers" / "answers.json", (start + 14, start + 14))
+    for i, (name, sec) in enumerate((("fer", 70.0), ("cnn-cifar10", 150.0))):
+        (run / name).mkdir()
+        (run / name / "run.json").write_text(json.dumps({"preset": "quick", "seconds": sec}))
+        os.utime(run / name / "run.json", (start + 100 + 200 * i,) * 2)
+    (run / "run.json").write_text(json.dumps({"status": "done", "experiments": ["fer", "cnn-cifar10"], "failures": []}))
+    (run / "report.pdf").write_bytes(b"%PDF")
+    os.utime(run / "report.pdf", (start + 350, start + 350))
+    rec = D.record(run)
+    assert rec["answers_s"] == 14 and rec["combined_report_s"] == 50 and rec["wall_s"] == 350
+    assert [p["seconds"] for p in rec["experiments"]] == [70.0, 150.0]
+    entry = {"machine": ZEN4, "date": "2026-12-02", "commit": "abc", "load_avg_start": 0.5, "load_avg_end": 1.2, **rec}
+    md = D.write_md({"runs": [entry, dict(entry, machine=ZEN3, wall_s=757.0)]})
+    assert "(native bf16), 2026-12-02: **5.8 min** (target met)" in md and "**12.6 min** (target NOT met)" in md
+    assert md.index("cnn-cifar10 (quick)") < md.index("fer (quick)")  # longest first
+    (run / "run.json").write_text(json.dumps({"status": "running", "experiments": []}))
+    with pytest.raises(SystemExit, match="not a finished run"):
+        D.record(run)
