@@ -9,7 +9,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["data", "scratch", "scratch_fc", "calc", "ff", "ff_peers", "cifar10_budget", "cifar10_preset_cpu", "cifar10_preset_cpu_nobf16", "cifar10", "gpu_check", "fer_budget", "fer", "fer_dead_units",
-         "fer_recipes", "amp", "labs"]
+         "fer_recipes", "amp", "labs", "demo"]
 
 HEADER = """# Benchmarks
 
