@@ -257,3 +257,15 @@ def test_verify_module_catches_a_layer_that_breaks_the_formula():
     net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), Cropped(4, 4, 3, padding=1), nn.ReLU())
     problems = verify_module(net, (3, 8, 8))
     assert len(problems) == 1 and problems[0].startswith("1 (Cropped)")
+
+
+def test_3d_average_pooling_refuses_an_input_smaller_than_its_kernel_as_torch_does():
+    """Found by Hypothesis: avg_pool3d (unlike avg_pool1d/2d and max pooling) checks the unpadded input against the
+    kernel, so a 1x1x1 map with avgpool2s1p1 fails in PyTorch; the calculator must refuse it too, with the reason."""
+    spec = "in:1x5x5x5 dw1s2p0 dw2s2p0 avgpool2s1p1"
+    with pytest.raises(UserError, match="3-D average pooling needs every input side"):
+        analyze(spec)
+    with pytest.raises(RuntimeError, match="smaller than kernel size"):
+        torch.nn.functional.avg_pool3d(torch.ones(1, 1, 1, 1, 1), 2, 1, 1)
+    assert analyze("in:1x1x1 avgpool2s1p1").output_shape == (1, 2, 2)  # 2-D: padding makes room, as in PyTorch
+    assert analyze("in:1x1x1x1 maxpool2s1p1").output_shape == (1, 2, 2, 2)

@@ -218,6 +218,10 @@ def _pool(layer: Layer, shape: Shape) -> Counts:
         raise layer.fail("average pooling has no dilation in PyTorch")
     if any(pp * 2 > kk for pp, kk in zip(p, k)):
         raise layer.fail("pooling padding must be at most half the kernel (PyTorch's rule)")
+    if layer.kind == "avgpool" and len(k) == 3 and any(n < kk for n, kk in zip(shape[1:], k)):
+        # avg_pool3d alone checks the unpadded input against the kernel (ATen's pool3d_shape_check, check_input_size)
+        raise layer.fail(f"3-D average pooling needs every input side ({'x'.join(map(str, shape[1:]))}) at least the "
+                         f"kernel ({'x'.join(map(str, k))}), padding or not (PyTorch's rule)")
     spatial = tuple(_conv_out(layer, n, kk, ss, pp, dd, ceil=layer.ceil)
                     for n, kk, ss, pp, dd in zip(shape[1:], k, s, p, dil))
     return Counts((shape[0],) + spatial, info={"pool": layer.kind, "kernel": k, "stride": s, "padding": p,
