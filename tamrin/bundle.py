@@ -172,4 +172,5 @@ def render_bundle(parent: Path, pdf: bool = True, student=None) -> None:
     name = names[0] if len(names) == 1 else "all" if len(names) == len(ALL) else None
     quick = meta["preset"] in ("quick", "smoke")
     call = f"tamrin.run({name!r}, quick={quick}, pdf=False)" if name else None
-    _write(parent, sections, title, f"assignment report · {parent.name}", pdf, page_info(meta), call)
+    _write(parent, sections, title, f"assignment report · {parent.name}", pdf, page_info(meta), call,
+           announce="the assignment report")

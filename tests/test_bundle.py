@@ -52,3 +52,16 @@ def test_every_assignment_names_registered_or_reported_experiments():
     names, missing = bundle_experiments(list(ALL))
     assert names and len(names) == len(set(names))
     assert set(missing) <= {"rnn-sentiment", "deconv-inversion"}  # named by the catalogue, built by other issues
+
+
+def test_render_bundle_says_it_is_writing_and_how_long_it_took(tmp_path, capsys):
+    """`run all` ends with the bundle's report, the longest single step of `make demo` after training: it must not
+    look like a hang (the combined report of `run` without assignments says the same, test_report_render)."""
+    from tamrin.bundle import render_bundle
+
+    _folder(tmp_path, ["p4"], ["fer"])
+    render_bundle(tmp_path, pdf=False)
+    err = capsys.readouterr().err
+    assert "writing the assignment report (" in err and "sections) ..." in err
+    assert f"the assignment report written to {tmp_path} in " in err and err.index("writing") < err.index("written")
+    assert (tmp_path / "report.html").exists() and not (tmp_path / "report.pdf").exists()

@@ -68,3 +68,34 @@ def test_validation():
         FaceAugment(rotate=90).validate()
     with pytest.raises(UserError):
         face_augment(torch.zeros(2, 8, 8), torch.Generator())
+
+
+def test_random_erasing_one_rectangle_per_chosen_image_within_its_area():
+    """Every erased image differs from its input in one axis-aligned rectangle of 2%..erase_area of the image, the
+    share of erased images follows p, and with erase=0 the draws (and so the images) are exactly those of before."""
+    from tamrin.data.face_augment import ERASE_MIN_AREA, random_erase
+
+    n, h, w = 400, 24, 20
+    x = torch.full((n, 1, h, w), -1.0)  # noise is in [0, 1]: every erased pixel differs from -1
+    y = random_erase(x, torch.Generator().manual_seed(0), p=0.5, max_area=0.3)
+    changed = y != x
+    erased = changed.flatten(1).any(1)
+    assert 0.4 < float(erased.float().mean()) < 0.6
+    for i in torch.nonzero(erased).flatten().tolist():
+        m = changed[i, 0]
+        rows, cols = torch.nonzero(m.any(1)).flatten(), torch.nonzero(m.any(0)).flatten()
+        bh, bw = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+        assert int(m.sum()) == bh * bw  # one filled rectangle, nothing outside it
+        assert ERASE_MIN_AREA * h * w / 2 <= bh * bw <= 0.3 * h * w * 1.3 + 2 * (h + w)  # rounding and clipping slack
+    assert float(y[changed].min()) >= 0 and float(y[changed].max()) <= 1
+    plain = FaceAugment()
+    z = torch.rand(8, 1, 16, 16)
+    assert torch.equal(face_augment(z, torch.Generator().manual_seed(1), plain),
+                       face_augment(z, torch.Generator().manual_seed(1), FaceAugment(erase=0.0)))
+    on = face_augment(z, torch.Generator().manual_seed(1), FaceAugment(erase=1.0))
+    assert on.shape == z.shape and not torch.equal(on, face_augment(z, torch.Generator().manual_seed(1), plain))
+    assert "random erasing with probability 1" in FaceAugment(erase=1.0).describe()
+    assert "erasing" not in plain.describe()
+    for bad in (FaceAugment(erase=1.5), FaceAugment(erase=0.5, erase_area=0.01)):
+        with pytest.raises(UserError):
+            bad.validate()

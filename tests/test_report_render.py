@@ -160,7 +160,7 @@ def test_html_has_every_section_and_inline_images_only(report):
     assert '<td class="num">0.1429</td>' in html  # 1/7, numbers right-aligned
 
 
-def test_html_escapes_and_combined_report(tmp_path):
+def test_html_escapes_and_combined_report(tmp_path, capsys):
     for name in ("exp-a", "exp-b"):
         child = tmp_path / name
         run = Run(child, name, quiet=True)
@@ -175,6 +175,8 @@ def test_html_escapes_and_combined_report(tmp_path):
         secs = [Section(f"Results of {name} <b>raw</b>").text("a < b & c").figure(p, "fig", base=run.path)]
         save_sections(child / "sections.json", secs, {"experiment": name, "title": f"{name}: demo"})
     render_combined(tmp_path, [tmp_path / "exp-a", tmp_path / "exp-b"])
+    err = capsys.readouterr().err
+    assert "writing the combined report (" in err and ", PDF included) ..." in err and "the combined report written to" in err
     html = (tmp_path / "report.html").read_text()
     assert "a &lt; b &amp; c" in html and "<b>raw</b>" not in html
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 2

@@ -46,6 +46,22 @@ def test_learns_and_selects_best(tmp_path):
     assert len(res.history) == 5 and (tmp_path / "checkpoints" / "m.pt").exists()
 
 
+def test_epoch_lines_print_accuracy_only_for_classification(tmp_path, capsys):
+    """A regression (deconv-inversion's pixel decoders train with MSE) has no accuracy: its epoch lines used to say
+    "acc 0.0000", which reads like a broken model."""
+    import torch.nn.functional as F
+
+    x, y = _data()
+    cfg = TrainConfig(epochs=1, batch_size=32, lr=0.01, progress=False)
+    fit(_model(), (x[:300], y[:300]), (x[300:], y[300:]), cfg, Run(tmp_path / "c"), tag="cls")
+    reg = fit(nn.Linear(10, 3), (x[:300], x[:300, :3] * 2), None, cfg, Run(tmp_path / "r"), tag="reg", loss_fn=F.mse_loss)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if " epoch 1:" in ln]
+    cls_line, reg_line = (next(ln for ln in lines if f"{t} epoch" in ln) for t in ("cls", "reg"))
+    assert " acc " in cls_line and "val loss" in cls_line
+    assert "train loss" in reg_line and " acc " not in reg_line
+    assert reg.history[0]["classification"] is False
+
+
 def test_same_seed_identical_metrics(tmp_path):
     x, y = _data()
     cfg = TrainConfig(epochs=3, batch_size=32, lr=0.1, progress=False)

@@ -57,17 +57,26 @@ def frame_sections(meta: dict, sections: list[Section], level_shift: int = 0) ->
     return out
 
 
-def _write(path: Path, sections, title, subtitle, pdf: bool, page: PageInfo | None = None, call: str | None = None):
-    """report.html, report.ipynb and (with pdf) report.pdf: the same sections in the same order."""
+def _write(path: Path, sections, title, subtitle, pdf: bool, page: PageInfo | None = None, call: str | None = None,
+           announce: str = ""):
+    """report.html, report.ipynb and (with pdf) report.pdf: the same sections in the same order.
+
+    announce names a report that takes a while (the combined report of many experiments, an assignment bundle:
+    up to a minute with the PDF): it is said on stderr before the writing starts, and how long it took after."""
     from tamrin.report.html import render_html
     from tamrin.report.notebook import render_notebook
 
+    t0 = time.perf_counter()
+    if announce:
+        print(f"writing {announce} ({len(sections)} sections{', PDF included' if pdf else ''}) ...", file=sys.stderr, flush=True)
     atomic_write_text(path / "report.html", render_html(sections, path, title, subtitle, page))
     atomic_write_text(path / "report.ipynb", render_notebook(sections, path, title, subtitle, page, call))
     if pdf:
         from tamrin.report.pdf import render_pdf
 
         atomic_write_bytes(path / "report.pdf", render_pdf(sections, path, title, subtitle, page))
+    if announce:
+        print(f"{announce} written to {path} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
 
 
 def _with_student(path: Path, meta: dict, sections, student: Student | None) -> dict:
@@ -116,7 +125,5 @@ def render_combined(parent: Path, children: list[Path], pdf: bool = True, studen
     preset = next((p for p in ("smoke", "quick", "custom") if p in presets), "full")
     meta = {"env": first_meta.get("env"), "preset": preset, "data_sources": sources,
             "assignment": "all experiments", "student": (student or Student()).to_dict()}
-    t0 = time.perf_counter()  # the combined PDF of a whole bundle takes about a minute: say so before, and how long after
-    print(f"writing the combined report ({len(allsecs)} sections{', PDF included' if pdf else ''}) ...", file=sys.stderr, flush=True)
-    _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf, page_info(meta))
-    print(f"combined report written to {parent} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    _write(parent, allsecs, "tamrin: all experiments", f"combined report · {parent.name}", pdf, page_info(meta),
+           announce="the combined report")

@@ -231,6 +231,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)  # augmentation draws of this epoch
         order = D.epoch_indices(len(x_tr), seed, epoch)  # this rank's share of the epoch permutation
         loss_sum, correct, seen = 0.0, 0, 0
+        classify = False  # a regression (a decoder trained with MSE, say) has no accuracy to print
         bar = _progress(cfg, steps_per_epoch, f"{tag} {epoch}/{plan.epochs}")
         for step, idx in enumerate(batches(epoch) if batches is not None else _batches(order, local_bs)):
             if (cfg.max_steps_per_epoch and step >= cfg.max_steps_per_epoch) or sched.last_epoch >= plan.total:
@@ -274,9 +275,10 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
             loss_sum += float(loss.detach()) * n
             if out.dim() == 2 and yb.dim() == 1:
                 correct += int((out.argmax(1) == yb).sum())
+                classify = True
             seen += n
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", **({"acc": f"{correct / seen:.3f}"} if classify else {}),
                             ips=f"{seen / (time.perf_counter() - t0):.0f}", refresh=False)
         bar.close()
         last = sched.last_epoch >= plan.total
@@ -286,7 +288,7 @@ def fit(model: nn.Module, train, val, cfg: TrainConfig, run=None, tag: str = "mo
         train_seconds = time.perf_counter() - t0
         rec = {"tag": tag, "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
                "lr": opt.param_groups[0]["lr"], "seconds": train_seconds, "images_per_s": seen / max(train_seconds, 1e-9),
-               "steps": sched.last_epoch}
+               "steps": sched.last_epoch, "classification": classify}
         if val is not None:
             te = time.perf_counter()
             ev = evaluate(model, val, cfg.eval_batch_size, loss_fn=loss_fn, device=device, channels_last=cfg.channels_last, amp=cfg.amp, amp_dtype=cfg.amp_dtype)
@@ -339,9 +341,10 @@ def _eval_steps(val, cfg: TrainConfig, local_bs: int) -> float:
 
 
 def _epoch_line(r: dict) -> str:
-    s = f"  {r['tag']} epoch {r['epoch']}: train loss {r['train_loss']:.4f} acc {r['train_acc']:.4f}"
+    acc = r.get("classification", True)  # histories saved before the key existed were classifications
+    s = f"  {r['tag']} epoch {r['epoch']}: train loss {r['train_loss']:.4f}" + (f" acc {r['train_acc']:.4f}" if acc else "")
     if "val_acc" in r:
-        s += f" | val loss {r['val_loss']:.4f} acc {r['val_acc']:.4f}"
+        s += f" | val loss {r['val_loss']:.4f}" + (f" acc {r['val_acc']:.4f}" if acc else "")
     return s + f" | {r['images_per_s']:.0f} img/s"
 
 

@@ -198,7 +198,33 @@ def sweep_section(cfg, run, width_rows, size_rows, rows) -> Section:
                    f"parameters by {a0['params'] / a1['params']:.1f}; "
                    + ("both are at chance level, so their accuracies are not compared." if a0["at_chance"] and a1["at_chance"] else
                       f"validation accuracy changes by {a1['val_acc'] - a0['val_acc']:+.2%}."))
+    for label, sweep_rows in (("width", width_rows), ("resolution", size_rows)):
+        if text := budget_reading(cfg.sweep_budget_s, label, sweep_rows):
+            sweep.text(text)
     return sweep
+
+
+def budget_reading(budget_s: float, label: str, sweep_rows) -> str:
+    """How to read a sweep whose trainings shared one wall-clock budget: the cheaper settings ran more epochs.
+
+    A width or resolution sweep on a budget answers "what is most accurate in B seconds", not "what can a network of
+    this size learn": the sentence says which question the numbers answer, with the epochs each setting got."""
+    live = [r for r in sweep_rows if not r["at_chance"]]
+    if not budget_s or len(live) < 2:
+        return ""
+    name = (lambda r: f"alpha={r['width']}") if label == "width" else (lambda r: f"{r['size']}px")
+    dear, cheap = max(live, key=lambda r: r["macs"]), min(live, key=lambda r: r["macs"])
+    epochs = ", ".join(f"{name(r)} {r['epochs']}" for r in live)
+    s = (f"Every {label} setting trained for the same {budget_s:g} s, so the cheaper ones ran more epochs ({epochs}): "
+         f"this {label} sweep measures accuracy per second of training, not what each network can learn. ")
+    if cheap["epochs"] > dear["epochs"] and cheap["val_acc"] > dear["val_acc"]:
+        return s + (f"Here the cheapest setting, {name(cheap)}, ends {100 * (cheap['val_acc'] - dear['val_acc']):.2f} points above {name(dear)}: "
+                    f"at this budget its extra epochs outweigh the capacity it lacks. With a schedule of equal epochs "
+                    f"(--preset full) the order can differ; this run does not measure that.")
+    if dear["val_acc"] >= cheap["val_acc"]:
+        return s + (f"Even so {name(dear)} ends {100 * (dear['val_acc'] - cheap['val_acc']):.2f} points above {name(cheap)}: the capacity "
+                    f"it has outweighs the epochs it could not run.")
+    return s
 
 
 def cost_section(run, cost_rows) -> Section:
