@@ -124,7 +124,10 @@ def write_md(res: dict) -> str:
                      f"{'—' if r.get('tta') == 0 else format(r['val_acc'], '.2%')} | {r['val_acc_no_tta']:.2%} | {'' if r['eval_s'] is None else format(r['eval_s'], '.0f')} | "
                      f"{'yes' if r['amp'] else 'no'} | {r['threads']} | {cpu_label(run_machine(res, r))} | "
                      f"{_loads(r)} | {r['date'][:10]} | {r.get('source', 'benchmarks/cifar10_budget.py')} |")
-    lines += ["", "![validation accuracy against training time](cifar10_budget.png)", "", targets_text(res["runs"]), "",
+    notes = [f"- {r['model']} x{r['width']:g}, {r['budget_s'] / 60:g} min: {r['note']}." for r in res["runs"] if r.get("note")]
+    lines += ["", "Notes on single runs:", "", *notes] if notes else []
+    lines += ["", *pivot_table(res), "", "![validation accuracy against training time](cifar10_budget.png)", "",
+              targets_text(res["runs"]), "",
               "Recipes: fast_cnn = `tamrin.train.recipes.airbench` (airbench94's hyper-parameters per mean loss: Nesterov "
               "SGD momentum 0.85, lr 1.5 x batch/1024, biases at 64x, label smoothing 0.2, triangular schedule, lookahead; "
               "2-pixel reflect translation + alternating flips; batch 512 here: twice the optimizer steps of airbench's 1,024 "
@@ -133,6 +136,23 @@ def write_md(res: dict) -> str:
               "Both with channels_last, and bf16 autocast where the CPU has native bf16 (the bf16 column). Accuracy per curve point: validation without TTA at the end of "
               "an epoch; the table's first accuracy column adds the 6-view TTA to the kept weights.", ""]
     return "\n".join(lines)
+
+
+def pivot_table(res: dict) -> list[str]:
+    """Time to accuracy at a glance: one row per model, width and kind of CPU, one column per budget; each cell is the
+    validation accuracy without TTA (with TTA in brackets, when it was measured)."""
+    budgets = sorted({r["budget_s"] for r in res["runs"]})
+    cells: dict[tuple, dict] = {}
+    for r in res["runs"]:
+        bf16 = run_machine(res, r)["native_bf16"]
+        cell = f"{r['val_acc_no_tta']:.2%}" + ("" if r.get("tta") == 0 else f" ({r['val_acc']:.2%})")
+        cells.setdefault((r["model"] != "fast_cnn", r["model"], r["width"], not bf16), {})[r["budget_s"]] = cell
+    out = ["Time to accuracy: validation accuracy without TTA (with TTA) per training budget.", "",
+           "| model | width | CPU | " + " | ".join(f"{b / 60:g} min" for b in budgets) + " |",
+           "| --- | ---: | --- | " + " | ".join("---:" for _ in budgets) + " |"]
+    for (_, model, width, no_bf16), row in sorted(cells.items()):
+        out.append(f"| {model} | {width:g} | {'no bf16' if no_bf16 else 'bf16'} | " + " | ".join(row.get(b, "") for b in budgets) + " |")
+    return out
 
 
 def _loads(r: dict) -> str:
@@ -171,25 +191,38 @@ def targets_text(runs: list[dict]) -> str:
 
 
 def figure(res: dict, path: Path) -> None:
+    """One panel per model (shared axes), one curve per budgeted run: 20 curves in one axes could not be read."""
+    import math
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9.5, 4.8))
-    colours = plt.get_cmap("tab20").colors
-    for i, r in enumerate(sorted(res["runs"], key=lambda r: (r["model"], r["width"], r["budget_s"]))):
-        xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
-        bf16 = run_machine(res, r)["native_bf16"]  # solid: a CPU with native bf16; dashed: one without
-        ax.plot(xs, [100 * y for y in ys], marker="o", ms=3, color=colours[i % len(colours)], ls="-" if bf16 else "--",
-                label=f"{r['model']} x{r['width']:g}, {r['budget_s']:g} s: {r['val_acc_no_tta']:.1%}"
-                      + ("" if bf16 else " (no bf16)"))
-    ax.set_xscale("log")
-    ax.set_xlabel("training wall-clock time (s, log scale)")
-    ax.set_ylabel("validation accuracy (%, no TTA)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="final accuracy, no TTA", title_fontsize=7)
-    ax.set_title("CIFAR-10 on the 2-core CPU: accuracy against time, one curve per budgeted run")
+    models = sorted({r["model"] for r in res["runs"]})
+    cols = min(3, len(models)) or 1
+    rows = max(1, math.ceil(len(models) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), sharex=True, sharey=True, squeeze=False)
+    colours = plt.get_cmap("tab10").colors
+    for ax, model in zip(axes.flat, models):
+        runs = sorted((r for r in res["runs"] if r["model"] == model), key=lambda r: (r["width"], r["budget_s"]))
+        for i, r in enumerate(runs):
+            xs, ys = zip(*r["curve"]) if r["curve"] else ((), ())
+            bf16 = run_machine(res, r)["native_bf16"]  # solid: a CPU with native bf16; dashed: one without
+            ax.plot(xs, [100 * y for y in ys], marker="o", ms=3, color=colours[i % len(colours)], ls="-" if bf16 else "--",
+                    label=f"x{r['width']:g}, {r['budget_s'] / 60:g} min: {r['val_acc_no_tta']:.1%}" + ("" if bf16 else " (no bf16)"))
+        ax.set_title(model, fontsize=10)
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="best", title="width, budget: final", title_fontsize=7)
+    for ax in axes.flat[len(models):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("training wall-clock time (s, log scale)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val accuracy (%, no TTA)")
+    fig.suptitle("CIFAR-10 on the 2-core CPU: accuracy against time, one curve per budgeted run "
+                 "(dashed: a CPU without native bf16)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -33,6 +33,7 @@ def main(argv=None):
     from tamrin.experiments._fer_data import load_face_data
     from tamrin.experiments._fer_eval import flip_tta_probs, softmax_probs
     from tamrin.runs import Run, atomic_write_json, atomic_write_text, git_commit
+    from tamrin.train import predict
     from tamrin.train.precision import cpu_has_bf16
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,6 +42,7 @@ def main(argv=None):
     ap.add_argument("--image-size", type=int, default=48)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--erase", type=float, default=0.0, help="random-erasing probability of the face augmentation (0 = off)")
     ap.add_argument("--md-only", action="store_true")
     a = ap.parse_args(argv)
     res = json.loads(OUT.read_text()) if OUT.exists() else {"runs": []}
@@ -49,7 +51,8 @@ def main(argv=None):
         cfg = fer.Config()
         gap = dataclasses.replace(cfg.gap, epochs=400, budget_s=a.budget_min * 60, lr=a.lr, amp=cpu_has_bf16(),
                                   lookahead=True, threads=a.threads, progress=sys.stderr.isatty())
-        cfg = dataclasses.replace(cfg, compact_width=a.width, image_size=a.image_size, gap=gap)
+        cfg = dataclasses.replace(cfg, compact_width=a.width, image_size=a.image_size, gap=gap,
+                                  augment=dataclasses.replace(cfg.augment, erase=a.erase))
         cfg.validate()
         with tempfile.TemporaryDirectory() as tmp:
             run = Run(Path(tmp), "fer-budget", quiet=True)
@@ -61,37 +64,50 @@ def main(argv=None):
         yv = d.y["validation"].numpy()
         acc = float((softmax_probs(model, d.x["validation"]).argmax(1) == yv).mean())
         acc_tta = float((flip_tta_probs(model, d.x["validation"]).argmax(1) == yv).mean())
+        # the CIFAR-10 views too (mirror x {none, 1 px up-left, 1 px down-right}): does more than the flip pay on faces?
+        acc_tta6 = float((predict(model, d.x["validation"], tta=2).argmax(1).numpy() == yv).mean())
         row = {"model": "hg_vgg_gap", "width": a.width, "image_size": a.image_size, "budget_s": gap.budget_s,
-               "train_s": round(fit_s, 1), "val_acc": acc, "val_acc_flip_tta": acc_tta, "epochs": len(fit_res.history),
+               "train_s": round(fit_s, 1), "val_acc": acc, "val_acc_flip_tta": acc_tta, "val_acc_tta6": acc_tta6, "erase": a.erase, "epochs": len(fit_res.history),
                "steps": fit_res.steps, "best_epoch": fit_res.best_epoch, "amp": gap.amp, "threads": a.threads, "lr": a.lr,
                "n_train": len(d.y["train"]), "n_val": len(yv), "classes": len(d.classes),
                "curve": [[round(r["elapsed_s"], 1), r["val_acc"]] for r in fit_res.history],
                "load_avg_start": round(load0, 2), "load_avg_end": round(os.getloadavg()[0], 2),
                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit()}
-        key = (row["width"], row["image_size"], row["budget_s"])
-        res["runs"] = [r for r in res["runs"] if (r["width"], r["image_size"], r["budget_s"]) != key] + [row]
+        key = _key(row)
+        res["runs"] = [r for r in res["runs"] if _key(r) != key] + [row]
         atomic_write_json(OUT, res)
-        print(f"hg_vgg_gap x{a.width:g} {a.image_size}px: val {acc:.4f} ({acc_tta:.4f} with flip TTA) after {fit_s:.0f} s, "
+        print(f"hg_vgg_gap x{a.width:g} {a.image_size}px erase {a.erase:g}: val {acc:.4f} ({acc_tta:.4f} with flip TTA, "
+              f"{acc_tta6:.4f} with 6 views) after {fit_s:.0f} s, "
               f"{row['epochs']} epochs; load {load0:.2f} -> {row['load_avg_end']:.2f}", flush=True)
     lines = ["# FER: one model, 30 minutes, the whole machine (issue #18)", "",
              "GAP compact VGG of the `fer` experiment on the shared FER2013 subset (train: up to 1,200 images per class, "
              "validation: the 3,589 PublicTest images, 7 classes), its SGD recipe (Nesterov, cosine, label smoothing 0.1, "
              "face augmentation, class weights) with `train.budget_s`, bf16 autocast and lookahead. Validation accuracy of "
-             "the kept epoch, and with flip test-time augmentation. Run alone on the machine.", "",
-             "Reproduce: `PYTHONPATH=. python benchmarks/fer_budget.py --budget-min 30 --width W --threads 2`.", "",
-             "| width | input | budget s | train s | epochs | steps | val acc | val acc (flip TTA) | bf16 | threads | load start/end | date |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
+             "the kept epoch, with flip test-time augmentation, and with 6 views (mirror x {none, 1-pixel shifts up-left and "
+             "down-right}, as for CIFAR-10). `erase`: probability of random erasing added to the face augmentation (one "
+             "noise rectangle of 2-25% of the image; 0 = the experiment's default augmentation). Run alone on the machine.", "",
+             "Reproduce: `PYTHONPATH=. python benchmarks/fer_budget.py --budget-min 30 --width W --erase P --threads 2`.", "",
+             "| width | input | erase | budget s | train s | epochs | steps | val acc | val acc (flip TTA) | val acc (6 views) | bf16 | threads | load start/end | date |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
     for r in res["runs"]:
-        lines.append(f"| {r['width']:g} | {r['image_size']} | {r['budget_s']:g} | {r['train_s']:.0f} | {r['epochs']} | {r['steps']} | "
-                     f"{r['val_acc']:.2%} | {r['val_acc_flip_tta']:.2%} | {'yes' if r['amp'] else 'no'} | {r['threads']} | "
+        six = f"{r['val_acc_tta6']:.2%}" if "val_acc_tta6" in r else "not measured"
+        lines.append(f"| {r['width']:g} | {r['image_size']} | {r.get('erase', 0):g} | {r['budget_s']:g} | {r['train_s']:.0f} | {r['epochs']} | "
+                     f"{r['steps']} | {r['val_acc']:.2%} | {r['val_acc_flip_tta']:.2%} | {six} | {'yes' if r['amp'] else 'no'} | {r['threads']} | "
                      f"{r['load_avg_start']:.2f}/{r['load_avg_end']:.2f} | {r['date'][:10]} |")
-    best = max(res["runs"], key=lambda r: r["val_acc_flip_tta"], default=None)
+    score = lambda r: max(r["val_acc_flip_tta"], r.get("val_acc_tta6", 0.0))  # noqa: E731 - the best test-time view set
+    best = max(res["runs"], key=score, default=None)
     if best is not None:
-        ok = best["val_acc_flip_tta"] >= 0.62 and best["train_s"] <= 1800 * 1.05
-        lines += ["", f"Target >= 62% from one model in <= 30 min: {'met' if ok else 'NOT met'} (best {best['val_acc_flip_tta']:.2%} "
-                  f"with flip TTA, {best['val_acc']:.2%} without, width {best['width']:g}, {best['train_s']:.0f} s)."]
+        ok = score(best) >= 0.62 and best["train_s"] <= 1800 * 1.05
+        six = f", {best['val_acc_tta6']:.2%} with 6 views" if "val_acc_tta6" in best else ""
+        lines += ["", f"Target >= 62% from one model in <= 30 min: {'met' if ok else 'NOT met'} (best run: "
+                  f"{best['val_acc']:.2%} without TTA, {best['val_acc_flip_tta']:.2%} with flip TTA{six}; width {best['width']:g}, "
+                  f"erase {best.get('erase', 0):g}, {best['train_s']:.0f} s)."]
     atomic_write_text(ROOT / "fer_budget.md", "\n".join(lines) + "\n")
     print(f"wrote {OUT} and {ROOT / 'fer_budget.md'}")
+
+
+def _key(r: dict) -> tuple:
+    return r["width"], r["image_size"], r["budget_s"], r.get("erase", 0.0)
 
 
 if __name__ == "__main__":
