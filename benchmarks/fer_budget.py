@@ -33,6 +33,7 @@ def main(argv=None):
     from tamrin.experiments._fer_data import load_face_data
     from tamrin.experiments._fer_eval import flip_tta_probs, softmax_probs
     from tamrin.runs import Run, atomic_write_json, atomic_write_text, git_commit
+    from tamrin.data.face_augment import ERASE_MIN_AREA, FaceAugment
     from tamrin.train import predict
     from tamrin.train.precision import cpu_has_bf16
 
@@ -85,7 +86,8 @@ def main(argv=None):
              "face augmentation, class weights) with `train.budget_s`, bf16 autocast and lookahead. Validation accuracy of "
              "the kept epoch, with flip test-time augmentation, and with 6 views (mirror x {none, 1-pixel shifts up-left and "
              "down-right}, as for CIFAR-10). `erase`: probability of random erasing added to the face augmentation (one "
-             "noise rectangle of 2-25% of the image; 0 = the experiment's default augmentation). Run alone on the machine.", "",
+             f"noise rectangle of {ERASE_MIN_AREA:.0%}-{FaceAugment().erase_area:.0%} of the image; 0 = the experiment's "
+             "default augmentation). Run alone on the machine.", "",
              "Reproduce: `PYTHONPATH=. python benchmarks/fer_budget.py --budget-min 30 --width W --erase P --threads 2`.", "",
              "| width | input | erase | budget s | train s | epochs | steps | val acc | val acc (flip TTA) | val acc (6 views) | bf16 | threads | load start/end | date |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |"]
